@@ -1,0 +1,56 @@
+"""cityassets.api.app: the application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import ORJSONResponse
+
+from cityassets.api import errors, health
+from cityassets.db.pool import create_pool
+from cityassets.ogc import features
+from cityassets.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service: every face reads the same catalogue and writes through one path."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.pool = await create_pool(settings)
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+
+    app = FastAPI(
+        title=f"cityassets — {settings.city_name} asset registry",
+        description="City street-asset registry: OGC API - Features (Parts 1-4), WFS 2.0, survey uploads, "
+        "planning indicators.",
+        version="0.1.0",
+        default_response_class=ORJSONResponse,
+        lifespan=lifespan,
+        openapi_url="/api",
+        docs_url="/api.html",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    errors.install(app)
+    # P8: CORS is configurable and off unless origins are listed; expose what editors need.
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["*"],
+            expose_headers=["ETag", "Location", "Content-Crs", "Link"],
+        )
+    app.add_middleware(GZipMiddleware, minimum_size=2048)
+    app.include_router(health.router)
+    app.include_router(features.router)
+    return app

@@ -1,0 +1,34 @@
+"""cityassets.repository.derive: SQL for values the registry derives from a position.
+
+Shared by single-feature writes and bulk uploads so both answer the same way: the district and
+unit grid cell containing a feature, and the 16-digit asset code prefix.
+"""
+
+from __future__ import annotations
+
+from cityassets.catalogue import Collection, class_code
+
+
+def district_of(geom_sql: str) -> str:
+    """SQL expression: code of the live district containing `geom_sql` (point-on-surface for areas)."""
+    return (
+        "(SELECT d.code FROM districts d WHERE d.retired_at IS NULL "
+        f"AND ST_Intersects(d.geom, ST_PointOnSurface({geom_sql})) ORDER BY d.id LIMIT 1)"
+    )
+
+
+def grid_cell_of(geom_sql: str) -> str:
+    """SQL expression: code of the live unit grid cell containing `geom_sql`."""
+    return (
+        "(SELECT g.code FROM grid_cells g WHERE g.retired_at IS NULL "
+        f"AND ST_Intersects(g.geom, ST_PointOnSurface({geom_sql})) ORDER BY g.id LIMIT 1)"
+    )
+
+
+def code_prefix(collection: Collection, district_code: str, props: dict) -> str:
+    """10-digit prefix of a new asset code: district + major + minor class."""
+    return f"{district_code}{class_code(collection, props)}"
+
+
+#: Allocate `n` new codes for a prefix in one call: SELECT cityassets_next_codes($1, $2).
+NEXT_CODES_SQL = "SELECT cityassets_next_codes($1::text, $2::int)"
