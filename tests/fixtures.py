@@ -30,14 +30,14 @@ async def city(pool, settings):
         )
         for code, name, wkt in (("410102", "中原区", WEST), ("410105", "金水区", EAST)):
             await conn.execute(
-                "INSERT INTO districts (code, name_zh, geom) VALUES ($1, $2, ST_Transform(ST_GeomFromText($3, 4326), $4)) "
+                "INSERT INTO districts (code, name_zh, geom) VALUES ($1, $2, ST_Transform(ST_GeomFromText($3, 4326), $4::int)) "
                 "ON CONFLICT (code) DO NOTHING",
                 code, name, wkt, srid,
             )
         await conn.execute(
             "INSERT INTO grid_cells (code, district_code, geom) VALUES ('410105001001001', '410105', "
-            "ST_Transform(ST_GeomFromText('MULTIPOLYGON(((113.70 34.70, 113.75 34.70, 113.75 34.75, 113.70 34.75, "
-            "113.70 34.70)))', 4326), $1)) ON CONFLICT (code) DO NOTHING",
+            "ST_Transform(ST_GeomFromText('MULTIPOLYGON(((113.70 34.70, 113.75 34.70, 113.75 34.80, 113.70 34.80, "
+            "113.70 34.70)))', 4326), $1::int)) ON CONFLICT (code) DO NOTHING",
             srid,
         )
     return {"west": "410102", "east": "410105", "grid": "410105001001001"}

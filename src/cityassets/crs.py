@@ -84,6 +84,13 @@ def is_lat_lon(crs: str) -> bool:
     return bool(axis) and axis[0].direction.lower() in ("north", "south")
 
 
+def is_geographic(crs: str) -> bool:
+    """True for lon/lat CRSs (degrees)."""
+    if crs in ("CRS84", *OFFSET_CRS):
+        return True
+    return _known_epsg(srid_of(crs)).is_geographic
+
+
 @lru_cache(maxsize=64)
 def transformer(src: str, dst: str) -> Transformer:
     """A cached transformer between two normalised CRS names, always x=lon/easting first."""

@@ -12,7 +12,7 @@ from fastapi.responses import ORJSONResponse
 
 from cityassets.api import errors, health
 from cityassets.db.pool import create_pool
-from cityassets.ogc import features
+from cityassets.ogc import features, openapi
 from cityassets.settings import Settings, get_settings
 
 
@@ -35,8 +35,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         default_response_class=ORJSONResponse,
         lifespan=lifespan,
-        openapi_url="/api",
-        docs_url="/api.html",
+        openapi_url=None,  # served by ogc.features at /api with the OGC media type
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings
@@ -53,4 +53,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.include_router(health.router)
     app.include_router(features.router)
+    openapi.install(app, settings)
     return app
