@@ -154,7 +154,7 @@ def _field(col: Any) -> Field:
         if _json_type(col) == "number":
             default = float(raw)
     return Field(
-        name=col.name,
+        name=str(col.name),  # SQLAlchemy quoted_name is a str subclass; JSON encoders want str
         type=_json_type(col),
         title_zh=inf.get("zh", col.name),
         title_en=inf.get("en", col.name),

@@ -13,7 +13,9 @@ from collections.abc import Callable
 import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse, Response
+from fastapi.responses import Response
+
+from cityassets.api.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cityassets.errors import CityAssetsError, Issue
@@ -51,7 +53,7 @@ def problem(request: Request, err: CityAssetsError) -> Response:
     if err.issues:
         body["issues"] = [i.as_dict() for i in err.issues]
     body.update(err.extra)
-    return ORJSONResponse(body, status_code=err.status, headers=err.headers, media_type="application/problem+json")
+    return JSONResponse(body, status_code=err.status, headers=err.headers, media_type="application/problem+json")
 
 
 def from_postgres(exc: Exception) -> CityAssetsError:

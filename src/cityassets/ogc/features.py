@@ -12,7 +12,9 @@ from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import ORJSONResponse, Response
+from fastapi.responses import Response
+
+from cityassets.api.responses import JSONResponse
 
 from cityassets import crs as crsmod
 from cityassets.api.deps import Principal, ReadPrincipal, RequestId, SessionDep, SettingsDep
@@ -62,10 +64,10 @@ def _fid(value: str) -> int:
 
 # --- landing, conformance, OpenAPI ----------------------------------------------------------------
 @router.get("/", operation_id="getLandingPage", summary="Landing page")
-async def landing(request: Request, settings: SettingsDep, _: ReadPrincipal) -> ORJSONResponse:
+async def landing(request: Request, settings: SettingsDep, _: ReadPrincipal) -> JSONResponse:
     """Links to the API description, conformance and the collections (R6, P6)."""
     root = base_url(request)
-    return ORJSONResponse({
+    return JSONResponse({
         "title": f"cityassets — {settings.city_name}",
         "description": "Street-asset registry: manholes, street trees, lamp poles, toilets, street furniture and "
                        "planning layers. OGC API - Features Parts 1-4, WFS 2.0 at /wfs.",
@@ -80,9 +82,9 @@ async def landing(request: Request, settings: SettingsDep, _: ReadPrincipal) -> 
 
 
 @router.get("/conformance", operation_id="getConformance", summary="Conformance classes")
-async def conformance(_: ReadPrincipal) -> ORJSONResponse:
+async def conformance(_: ReadPrincipal) -> JSONResponse:
     """Only the classes implemented."""
-    return ORJSONResponse({"conformsTo": common.CONFORMANCE})
+    return JSONResponse({"conformsTo": common.CONFORMANCE})
 
 
 @router.get("/api", include_in_schema=False)
@@ -143,17 +145,17 @@ async def _collection_doc(request: Request, conn: Any, collection: Collection) -
 
 
 @router.get("/collections", operation_id="getCollections", summary="The collections")
-async def collections(request: Request, conn: SessionDep, _: ReadPrincipal) -> ORJSONResponse:
+async def collections(request: Request, conn: SessionDep, _: ReadPrincipal) -> JSONResponse:
     """Every collection of the catalogue."""
     root = base_url(request)
     docs = [await _collection_doc(request, conn, c) for c in COLLECTIONS.values()]
-    return ORJSONResponse({"collections": docs, "links": [link(f"{root}/collections", "self", JSON)]})
+    return JSONResponse({"collections": docs, "links": [link(f"{root}/collections", "self", JSON)]})
 
 
 @router.get("/collections/{collection_id}", operation_id="describeCollection", summary="One collection")
-async def collection(collection_id: str, request: Request, conn: SessionDep, _: ReadPrincipal) -> ORJSONResponse:
+async def collection(collection_id: str, request: Request, conn: SessionDep, _: ReadPrincipal) -> JSONResponse:
     """Metadata of one collection."""
-    return ORJSONResponse(await _collection_doc(request, conn, get_collection(collection_id)))
+    return JSONResponse(await _collection_doc(request, conn, get_collection(collection_id)))
 
 
 @router.get("/collections/{collection_id}/schema", operation_id="getSchema", summary="JSON Schema of the features")
@@ -429,7 +431,7 @@ async def options(collection_id: str, request: Request, principal: Principal, fe
 @router.get("/collections/{collection_id}/items/{feature_id}/history", operation_id="getFeatureHistory",
             summary="Every version of a feature")
 async def history(collection_id: str, feature_id: str, conn: SessionDep, settings: SettingsDep,
-                  _: ReadPrincipal) -> ORJSONResponse:
+                  _: ReadPrincipal) -> JSONResponse:
     """Who changed what, when, through which request or upload; retired features keep theirs."""
     c = get_collection(collection_id)
     fid = _fid(feature_id)
@@ -453,4 +455,4 @@ async def history(collection_id: str, feature_id: str, conn: SessionDep, setting
         if r["previous"] is not None:
             entry["previous"] = {"type": "Feature", "geometry": r["previous_geometry"], "properties": r["previous"]}
         versions.append(entry)
-    return ORJSONResponse({"collection": c.id, "id": fid, "versions": versions})
+    return JSONResponse({"collection": c.id, "id": fid, "versions": versions})
