@@ -1,0 +1,1 @@
+"""cityassets.demo: the deterministic demo city (a Zhengzhou-like city) and its loader."""
