@@ -52,8 +52,7 @@ def generate(srid: int, seed: int = SEED) -> DemoCity:
     facilities = _with_district(frame, land.facilities + stops)
     poles, devices = assets.lamp_poles(frame, roads, rng)
     layers = {
-        "organisations": [{"code": c, "name_zh": zh, "name_en": en, "org_type": t, "parent_code": p,
-                           "contact_phone": ph, "complaint_phone": cp} for c, zh, en, t, p, ph, cp in ORGANISATIONS],
+        "organisations": _organisations(cells, seed),
         "districts": frame.districts,
         "grid_cells": cells,
         "green_spaces": green,
@@ -70,6 +69,15 @@ def generate(srid: int, seed: int = SEED) -> DemoCity:
     }
     _assign_codes(layers)
     return DemoCity(srid, seed, layers)
+
+
+def _organisations(cells: list[dict], seed: int) -> list[dict]:
+    """The register, each unit with an office in a grid cell of the central city (own stream: other layers keep theirs)."""
+    rng = np.random.default_rng(seed + 1)
+    offices = rng.choice(len(cells), size=len(ORGANISATIONS), replace=False)
+    return [{"code": c, "name_zh": zh, "name_en": en, "org_type": t, "parent_code": p, "contact_phone": ph,
+             "complaint_phone": cp, "geom": cells[int(i)]["geom"].centroid}
+            for (c, zh, en, t, p, ph, cp), i in zip(ORGANISATIONS, offices)]
 
 
 def _with_district(frame: layout.Frame, rows: list[dict]) -> list[dict]:
