@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from cityassets.demo.cli import demo_app
+from cityassets.ingest.cli import upload
 from cityassets.settings import get_settings
 
 app = typer.Typer(help="cityassets: geospatial asset registry for city management.", no_args_is_help=True)
@@ -16,6 +17,7 @@ token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 app.add_typer(demo_app, name="demo")
+app.command()(upload)
 
 
 @app.command()

@@ -12,6 +12,7 @@ from fastapi.responses import ORJSONResponse
 
 from cityassets.api import errors, health
 from cityassets.db.pool import create_pool
+from cityassets.ingest.routes import router as uploads_router
 from cityassets.ogc import features, openapi
 from cityassets.settings import Settings, get_settings
 
@@ -53,5 +54,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.include_router(health.router)
     app.include_router(features.router)
+    app.include_router(uploads_router)
     openapi.install(app, settings)
     return app
