@@ -52,6 +52,8 @@ class Field:
     categories: tuple[str, ...] | None = None  # only meaningful for these categories
     default: Any = None
     match_key: bool = False
+    #: required when another field has this value (a CHECK constraint in the table says the same)
+    required_when: tuple[str, Any] | None = None
 
     @property
     def writable(self) -> bool:
@@ -172,6 +174,7 @@ def _field(col: Any) -> Field:
         categories=tuple(inf["categories"]) if inf.get("categories") else None,
         default=default,
         match_key=bool(inf.get("match_key")),
+        required_when=tuple(inf["required_when"]) if inf.get("required_when") else None,
     )
 
 

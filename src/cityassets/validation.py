@@ -116,6 +116,9 @@ def check_properties(collection: Collection, props: Any, *, index: int | None = 
             out[f.name] = f.default
         if f.required and out.get(f.name) is None:
             issues.append(Issue(f.name, "required", f"'{f.name}' is required", index))
+        if f.required_when and out.get(f.required_when[0]) == f.required_when[1] and out.get(f.name) is None:
+            issues.append(Issue(f.name, "required_when",
+                                f"'{f.name}' is required when {f.required_when[0]} is '{f.required_when[1]}'", index))
     cat_field = collection.category_field
     for f in collection.writable_fields:
         if f.categories and out.get(f.name) is not None and out.get(cat_field) not in f.categories:

@@ -33,12 +33,13 @@ CASES = [
     ("code of another district", with_(asset_code="4101020101000001"), 422, "asset_code", "district_mismatch"),
     ("district mismatch", with_(district_code="410102"), 422, "district_code", "district_mismatch"),
     ("category field", with_("street_furniture", backrest=True), 422, "backrest", "category_field"),
+    ("required when", with_("toilets", status="temporarily_closed"), 422, "closure_reason", "required_when"),
 ]
 
 
 @pytest.mark.parametrize("name,body,status,field,rule", CASES, ids=[c[0] for c in CASES])
 async def test_rejected(client, tokens, city, db, name, body, status, field, rule):
-    cid = "street_furniture" if field == "backrest" else "manholes"
+    cid = {"backrest": "street_furniture", "closure_reason": "toilets"}.get(field, "manholes")
     before = await db.fetchval(f"SELECT count(*) FROM {cid}")
     r = await client.post(f"/collections/{cid}/items", json=body, headers=auth(tokens["admin"]))
     assert r.status_code == status, r.text

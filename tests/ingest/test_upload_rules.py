@@ -164,3 +164,17 @@ async def test_polygons_into_green_spaces(client, db, tokens):
         row["district_code"] == "410105" and 9000 < row["area_m2"] < 12000 and row["t"] == "ST_MultiPolygon"
     )
     assert (await upload(client, fc(feats), tokens["surveyor"], collection="green_spaces")).status_code == 403
+
+
+async def test_required_when_is_reported_per_feature(client, tokens):
+    """A temporarily closed toilet needs a reason: one feature rejected, not the whole upload."""
+    def toilet(lat: float, **props):
+        p = {"toilet_type": "standalone", "toilet_class": "II", "public_access": "municipal", **props}
+        return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [113.75, lat]}, "properties": p}
+
+    feats = [toilet(34.78, status="temporarily_closed"), toilet(34.7801, status="temporarily_closed",
+                                                                closure_reason="maintenance")]
+    r = await upload(client, fc(feats), tokens["surveyor"], collection="toilets", mode="partial")
+    assert r.status_code == 200, r.text
+    assert [(i["index"], i["field"], i["rule"]) for i in r.json()["issues"]] == [(0, "closure_reason", "required_when")]
+    assert r.json()["counts"]["inserted"] == 1

@@ -208,6 +208,11 @@ class PropertyRules:
             for i, f in enumerate(self.fields)
             if f.required or (not table[f.name].nullable and not (f.allocated or f.derived))
         ]
+        self.required_when = [
+            (i, f.name, self.position[f.required_when[0]], f.required_when)
+            for i, f in enumerate(self.fields)
+            if f.required_when and f.required_when[0] in self.position
+        ]
         self.orgs = [(i, f.name) for i, f in enumerate(self.fields) if f.ref == "organisations"]
         self.org_codes = org_codes
         cat = collection.category_field
@@ -255,6 +260,9 @@ class PropertyRules:
         for i, name in self.required:
             if values[i] is None:
                 issues.append(Issue(name, "required", f"'{name}' is required", index))
+        for i, name, j, (other, value) in self.required_when:
+            if values[j] == value and values[i] is None:
+                issues.append(Issue(name, "required_when", f"'{name}' is required when {other} is '{value}'", index))
         for i, name in self.orgs:
             if values[i] is not None and values[i] not in self.org_codes:
                 issues.append(Issue(name, "reference", f"unknown organisation '{values[i]}'", index))

@@ -131,6 +131,8 @@ toilets = asset_table(
     ],
     CheckConstraint("status <> 'temporarily_closed' OR closure_reason IS NOT NULL", name="closure_reason_given"),
 )
+# The same rule, published so validators can name it per feature before the CHECK would fire.
+toilets.c.closure_reason.info["required_when"] = ("status", "temporarily_closed")
 
 street_furniture = asset_table(
     "street_furniture",
