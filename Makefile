@@ -50,5 +50,8 @@ acceptance-deps: deps
 	if [ -n "$$missing" ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 
+acceptance: acceptance-deps db demo
+	$(VENV)/bin/python scripts/acceptance.py $(if $(ONLY),--only $(ONLY))
+
 clean-db: stop
 	rm -rf .pgdata

@@ -140,6 +140,9 @@ async def _collection_doc(request: Request, conn: Any, collection: Collection) -
             link(f"{href}/items", "items", GEOJSON, "features"),
             link(f"{href}/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables", SCHEMA_JSON, "queryables"),
             link(f"{href}/schema", "describedby", SCHEMA_JSON, "JSON Schema of the features"),
+            # OGC API - Tiles /req/geodata-tilesets: the collection links its vector tilesets.
+            *([link(f"{href}/tiles", "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", JSON, "vector tiles")]
+              if collection.geometry_type else []),
         ],
     }
 

@@ -31,6 +31,17 @@ def _items_parameters(settings: Settings) -> dict[str, Any]:
         "offset": {"name": "offset", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0}},
         "resultType": {"name": "resultType", "in": "query", "required": False,
                        "schema": {"type": "string", "enum": ["results", "hits"], "default": "results"}},
+        "crs": {"name": "crs", "in": "query", "required": False, "description": "Output CRS (Part 2).",
+                "schema": {"type": "string", "format": "uri"}},
+        "bbox-crs": {"name": "bbox-crs", "in": "query", "required": False, "description": "CRS of bbox (Part 2).",
+                     "schema": {"type": "string", "format": "uri"}},
+        "filter": {"name": "filter", "in": "query", "required": False, "description": "CQL2 filter (Part 3).",
+                   "schema": {"type": "string"}},
+        # Only the CQL2 names: GDAL 3.6 would send draft `cql-text` syntax if that were listed (ogc-interop §3.2).
+        "filter-lang": {"name": "filter-lang", "in": "query", "required": False,
+                        "schema": {"type": "string", "enum": ["cql2-text", "cql2-json"], "default": "cql2-text"}},
+        "filter-crs": {"name": "filter-crs", "in": "query", "required": False,
+                       "description": "CRS of the filter's geometry literals (Part 3).", "schema": {"type": "string", "format": "uri"}},
     }
 
 
