@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from cityassets.coverage.cli import indicators
 from cityassets.demo.cli import demo_app
 from cityassets.ingest.cli import upload
 from cityassets.settings import get_settings
@@ -16,8 +17,9 @@ db_app = typer.Typer(help="Database: local cluster, migrations.", no_args_is_hel
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
-app.add_typer(demo_app, name="demo")
 app.command()(upload)
+app.add_typer(demo_app, name="demo")
+app.command("indicators")(indicators)
 
 
 @app.command()

@@ -11,6 +11,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 
 from cityassets.api import errors, health
 from cityassets.api.responses import JSONResponse
+from cityassets.coverage.routes import router as indicators_router
 from cityassets.db.pool import create_pool
 from cityassets.ingest.routes import router as uploads_router
 from cityassets.ogc import features, filters, html, openapi, tiles, wfs  # noqa: F401  (filters registers the Part 3 hook)
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(features.router)
     app.include_router(tiles.router)
     app.include_router(uploads_router)
+    app.include_router(indicators_router)
     app.include_router(wfs.router)  # WFS 2.0 / 1.1 at /wfs
     openapi.install(app, settings)
     return app

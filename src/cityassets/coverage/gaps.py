@@ -1,0 +1,73 @@
+"""cityassets.coverage.gaps: what a service-radius indicator leaves uncovered (服务盲区), as GeoJSON in CRS84."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import asyncpg
+
+from cityassets.coverage import radius
+from cityassets.coverage.catalogue import get_indicator
+from cityassets.errors import InvalidRequest
+
+# Residential parcels minus the union of the service-area pieces that touch them; population pro rata by area.
+PARCEL_GAPS = f"""
+SELECT t.id AS target_id, t.district_code, ST_AsGeoJSON(ST_Transform(x.g, 4326), 7) AS geometry,
+       ST_Area(x.g) AS area_m2, t.population * ST_Area(x.g) / NULLIF(ST_Area(t.geom), 0) AS population
+FROM {radius.TARGETS} t LEFT JOIN coverage_fraction f ON f.spec = $1 AND f.target_id = t.id
+CROSS JOIN LATERAL (SELECT CASE WHEN f.frac IS NULL THEN t.geom ELSE ST_Difference(t.geom,
+    (SELECT ST_Union(p.geom) FROM coverage_piece p WHERE p.spec = $1 AND ST_Intersects(p.geom, t.geom))) END AS g) x
+WHERE t.retired_at IS NULL AND coalesce(f.frac, 0) < 1 AND ($2::text IS NULL OR t.district_code = $2)
+  AND NOT ST_IsEmpty(x.g) AND ST_Area(x.g) > 0.01
+ORDER BY area_m2 DESC LIMIT $3
+"""
+
+# District land outside every service area (toilet gap > 500 m, bus-stop gaps on built-up land); population of
+# the parcels whose centroid lies in the gap (object method), found through small ST_Subdivide pieces of each gap
+# so the GiST index of centroids prunes (coverage.md §2, "ST_Subdivide all the things").
+DISTRICT_GAPS = f"""
+WITH g AS MATERIALIZED (
+  SELECT row_number() OVER () AS gid, district_code, g FROM (
+    SELECT d.code AS district_code, (ST_Dump(coalesce(ST_Difference(d.geom, u.g), d.geom))).geom AS g
+    FROM {radius.DISTRICTS} d CROSS JOIN LATERAL (SELECT ST_Union(p.geom) AS g FROM coverage_piece p
+         WHERE p.spec = $1 AND p.geom && d.geom) u
+    WHERE d.retired_at IS NULL AND ($2::text IS NULL OR d.code = $2)) x
+  WHERE ST_Dimension(g) = 2 AND ST_Area(g) > 0.01),
+pop AS (SELECT s.gid, sum(t.pop) AS pop FROM (SELECT gid, ST_Subdivide(g, 64) AS g FROM g) s
+        JOIN coverage_target t ON ST_Intersects(s.g, t.cent) GROUP BY s.gid)
+SELECT NULL::bigint AS target_id, g.district_code, ST_AsGeoJSON(ST_Transform(g.g, 4326), 7) AS geometry,
+       ST_Area(g.g) AS area_m2, coalesce(pop.pop, 0) AS population
+FROM g LEFT JOIN pop USING (gid)
+ORDER BY area_m2 DESC LIMIT $3
+"""
+
+
+async def gap_rows(conn: asyncpg.Connection, indicator_id: str, overrides: dict[str, Any], district: str | None,
+                   limit: int) -> list[asyncpg.Record]:
+    """Gap polygons of a radius indicator (or of toilet density: land farther than gap_radius_m from a toilet)."""
+    ind = get_indicator(indicator_id)
+    if ind.rule not in ("radius_coverage", "point_density"):
+        raise InvalidRequest(f"indicator '{ind.id}' has no gap map (only service-radius indicators and toilet density)")
+    if not 1 <= limit <= 100_000:
+        raise InvalidRequest("limit must be within [1, 100000]")
+    p = ind.bind(overrides)
+    if ind.rule == "point_density" or p.get("denominator") == "built_up":
+        spec = radius.facility_spec(ind.facilities, p, p.get("gap_radius_m"))
+        await radius.ensure(conn, spec, fractions=False)
+        async with conn.transaction():
+            await radius.ensure_targets(conn, (await radius.versions(conn, spec))[1])
+        return await conn.fetch(DISTRICT_GAPS, spec.key, district, limit)
+    spec = radius.facility_spec(ind.facilities, p)
+    await radius.ensure(conn, spec)
+    return await conn.fetch(PARCEL_GAPS, spec.key, district, limit)
+
+
+def feature_collection(indicator_id: str, rows: list[asyncpg.Record]) -> dict[str, Any]:
+    """GeoJSON FeatureCollection (RFC 7946, CRS84), largest gap first."""
+    feats = [{"type": "Feature", "geometry": json.loads(r["geometry"]),
+              "properties": {"district_code": r["district_code"], "target_id": r["target_id"],
+                             "area_m2": round(r["area_m2"], 1),
+                             "population": None if r["population"] is None else round(r["population"], 1)}}
+             for r in rows]
+    return {"type": "FeatureCollection", "indicator": indicator_id, "numberReturned": len(feats), "features": feats}

@@ -1,0 +1,146 @@
+"""cityassets.coverage.network: walking-network service radii (method=network) on the registry's roads.
+
+One Dijkstra per distinct service radius from a virtual super-source wired to every facility's access
+points ("gates": the closest point of each walkable road within GATE_M of the facility, plus the nearest
+road), as coverage.md §6 c1/c4 (scipy csgraph; same numbers as pgr_drivingDistance). A parcel's distance is
+its centroid's leg to the nearest road + the path + the gate's leg; a parcel counts as covered when
+that distance is within the facility's radius (object method: a network has no exact area overlay).
+Graph, snaps and gates are cached in memory per data version of roads, parcels and facilities.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import numpy as np
+import pandas as pd
+import shapely
+from scipy import sparse
+from scipy.sparse.csgraph import dijkstra
+
+from cityassets.catalogue import COLLECTIONS
+from cityassets.coverage import radius
+
+ROADS = COLLECTIONS["roads"].table.name
+#: A facility is reached from a road passing within this distance of it (coverage.md §1 definition).
+GATE_M = 40.0
+
+
+@dataclass
+class Graph:
+    """Walkable roads as a graph, and every parcel snapped to its nearest road."""
+
+    lines: np.ndarray  # shapely LineStrings
+    tree: shapely.STRtree
+    u: np.ndarray
+    v: np.ndarray
+    length: np.ndarray
+    n_nodes: int
+    targets: pd.DataFrame  # id, district_code, area, pop, edge, t, leg
+
+
+_graphs: dict[tuple[Any, ...], Graph] = {}
+_gates: dict[tuple[Any, ...], pd.DataFrame] = {}
+
+
+async def _version(conn: asyncpg.Connection, collection: str) -> int:
+    return await conn.fetchval("SELECT coalesce(max(data_version), 0) FROM collection_stats WHERE collection = $1", collection)
+
+
+async def graph(conn: asyncpg.Connection) -> Graph:
+    """The cached road graph and parcel snaps, rebuilt when roads or parcels changed."""
+    key = (await conn.fetchval("SELECT current_database()"), await _version(conn, ROADS),
+           await _version(conn, radius.TARGETS))
+    if key in _graphs:
+        return _graphs[key]
+    roads = await conn.fetch(f"SELECT ST_AsBinary(geom) AS g FROM {ROADS} WHERE retired_at IS NULL AND walkable "
+                             "AND NOT ST_IsEmpty(geom)")
+    lines = shapely.from_wkb([r["g"] for r in roads]) if roads else np.array([], dtype=object)
+    ends = np.vstack([shapely.get_coordinates(shapely.get_point(lines, 0)),
+                      shapely.get_coordinates(shapely.get_point(lines, -1))]) if len(lines) else np.zeros((0, 2))
+    # Road ends within 1 cm are one node (a junction).
+    _, node = np.unique(np.round(ends, 2), axis=0, return_inverse=True)
+    node = node.ravel()
+    n = len(lines)
+    rows = await conn.fetch(
+        f"SELECT id, district_code, ST_Area(geom) AS area, population::float8 AS pop, ST_X(c) AS x, ST_Y(c) AS y "
+        f"FROM {radius.TARGETS} t CROSS JOIN LATERAL (SELECT ST_Centroid(geom) AS c) c WHERE retired_at IS NULL")
+    t = pd.DataFrame([dict(r) for r in rows], columns=["id", "district_code", "area", "pop", "x", "y"])
+    tree = shapely.STRtree(lines)
+    if n and len(t):
+        pts = shapely.points(t["x"].to_numpy(float), t["y"].to_numpy(float))
+        (pi, ei), leg = tree.query_nearest(pts, return_distance=True, all_matches=False)
+        t.loc[pi, "edge"], t.loc[pi, "leg"] = ei, leg
+        t["t"] = shapely.line_locate_point(lines[t["edge"].to_numpy(int)], pts)
+    else:
+        t["edge"], t["leg"], t["t"] = -1, np.inf, 0.0
+    g = Graph(lines, tree, node[:n], node[n:], shapely.length(lines), int(node.max()) + 1 if n else 0, t)
+    _graphs.clear()
+    _graphs[key] = g
+    return g
+
+
+async def gates(conn: asyncpg.Connection, g: Graph, spec: radius.Spec) -> pd.DataFrame:
+    """Access points of the selected facilities: edge, position along it (m), leg (m), radius."""
+    key = (id(g), spec.key, await _version(conn, spec.collection))
+    if key in _gates:
+        return _gates[key]
+    rows = await conn.fetch(f"SELECT radius, ST_AsBinary(geom) AS g FROM ({spec.sql}) s WHERE radius > 0", *spec.args)
+    out = pd.DataFrame(columns=["edge", "pos", "leg", "radius"])
+    if rows and len(g.lines):
+        fac = shapely.from_wkb([r["g"] for r in rows])
+        rad = np.array([r["radius"] for r in rows], dtype=float)
+        fi, ei = g.tree.query(fac, predicate="dwithin", distance=GATE_M)
+        (nfi, nei), _ = g.tree.query_nearest(fac, return_distance=True, all_matches=False)
+        fi, ei = np.concatenate([fi, nfi]), np.concatenate([ei, nei])
+        near = shapely.shortest_line(g.lines[ei], fac[fi])
+        pos = shapely.line_locate_point(g.lines[ei], shapely.get_point(near, 0))
+        out = pd.DataFrame({"edge": ei, "pos": pos, "leg": shapely.length(near), "radius": rad[fi]}).drop_duplicates()
+    _gates.clear()
+    _gates[key] = out
+    return out
+
+
+def distances(g: Graph, gt: pd.DataFrame, r: float) -> np.ndarray:
+    """Network distance (≤ r, else inf) from each parcel centroid to the nearest gate of radius r."""
+    gt = gt[gt["radius"] == r]
+    t = g.targets
+    if gt.empty or t.empty or not len(g.lines):
+        return np.full(len(t), np.inf)
+    s = g.n_nodes  # the virtual super-source
+    e, pos, leg = gt["edge"].to_numpy(int), gt["pos"].to_numpy(float), gt["leg"].to_numpy(float)
+    src = np.concatenate([g.u, g.v, np.full(len(e), s), np.full(len(e), s)])
+    dst = np.concatenate([g.v, g.u, g.u[e], g.v[e]])
+    w = np.concatenate([g.length, g.length, leg + pos, leg + g.length[e] - pos])
+    m = sparse.csr_matrix((np.maximum(w, 1e-9), (src, dst)), shape=(s + 1, s + 1))
+    d = dijkstra(m, directed=True, indices=s, limit=r)
+    edge, tt, tleg = t["edge"].to_numpy(int), t["t"].to_numpy(float), t["leg"].to_numpy(float)
+    best = np.minimum(d[g.u[edge]] + tt, d[g.v[edge]] + g.length[edge] - tt)
+    # A gate on the parcel's own edge is reached along the edge, without passing a node.
+    same = pd.DataFrame({"i": np.arange(len(t)), "edge": edge, "t": tt}).merge(
+        pd.DataFrame({"edge": e, "pos": pos, "leg": leg}), on="edge")
+    if not same.empty:
+        same["d"] = (same["t"] - same["pos"]).abs() + same["leg"]
+        m2 = same.groupby("i")["d"].min()
+        best[m2.index.to_numpy()] = np.minimum(best[m2.index.to_numpy()], m2.to_numpy())
+    return best + tleg
+
+
+async def residential(conn: asyncpg.Connection, spec: radius.Spec, district: str | None) -> list[dict[str, Any]]:
+    """Rows like radius.residential, covered = parcels within their facility's radius along the network."""
+    g = await graph(conn)
+    gt = await gates(conn, g, spec)
+    covered = np.zeros(len(g.targets), dtype=bool)
+    for r in sorted(gt["radius"].unique()):
+        covered |= distances(g, gt, float(r)) <= r
+    t = g.targets.assign(cov=covered)
+    if district is not None:
+        t = t[t["district_code"] == district]
+    t = t.assign(covered_area=t["area"] * t["cov"], covered_pop=t["pop"] * t["cov"])
+    cols = ["area", "covered_area", "pop", "covered_pop"]
+    rows = [{"district_code": k, "total": False, **{c: float(v[c]) for c in cols}}
+            for k, v in t.groupby("district_code", dropna=False)[cols].sum().iterrows()]
+    rows.append({"district_code": None, "total": True, **{c: float(t[c].sum()) for c in cols}})
+    return rows

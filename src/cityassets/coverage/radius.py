@@ -1,0 +1,260 @@
+"""cityassets.coverage.radius: exact service-area coverage of residential land, cached and updated incrementally.
+
+Method (coverage.md §8, GB/T 51346-2019 A.0.3): a parcel's covered share is its area inside the union
+of the facilities' service buffers. A facility-driven ST_DWithin join into the GiST index of parcel
+centroids gives each parcel's distance to its nearest facility; with the parcel's circumradius that
+settles most parcels as fully covered or not covered at all without geometry work; only parcels on a
+buffer edge are intersected with the buffers (quad_segs=32, large ones ST_Subdivide'd: coverage.md
+pitfalls 3–4). Fractions are kept in coverage_fraction per facility selection ("spec") and refreshed
+from the facilities that changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from cityassets.catalogue import COLLECTIONS
+
+GREENS = COLLECTIONS["green_spaces"].table.name
+TOILETS = COLLECTIONS["toilets"].table.name
+FACILITIES = COLLECTIONS["facilities"].table.name
+TARGETS = COLLECTIONS["residential_areas"].table.name
+DISTRICTS = COLLECTIONS["districts"].table.name
+GRID = COLLECTIONS["grid_cells"].table.name
+#: Lifecycle states in which an asset serves the public.
+IN_USE = ("in_service", "in_service_provisional")
+#: Buffers are inscribed polygons: 32 segments per quarter keep a 300 m circle within 9 cm (coverage.md §3.4).
+BUFFER = "'quad_segs=32'"
+SUBDIVIDE = 256
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A facility selection with its service radii: the cache key of the pieces and fractions."""
+
+    key: str
+    collection: str
+    sql: str  # SELECT id, radius, geom ... with $1.. bound to args
+    args: tuple[Any, ...]
+
+
+def facility_spec(selector: str, p: dict[str, Any], radius: float | None = None) -> Spec:
+    """The facility selection named in indicators.yaml, with its parameters bound."""
+    r = float(radius if radius is not None else p.get("radius_m", 0))
+    if selector == "green":
+        classes = list(p["green_classes"])
+        return Spec(f"green|r={r:g}|min={p['min_area_m2']:g}|cls={','.join(classes)}", GREENS,
+                    f"SELECT id, $1::float8 AS radius, geom FROM {GREENS} WHERE retired_at IS NULL AND is_public "
+                    "AND green_class = ANY($2::text[]) AND area_m2 >= $3",
+                    (r, classes, float(p["min_area_m2"])))
+    if selector == "park_service":
+        # GB/T 51346-2019 §4.3.4: ≥ 5000 m² serve 500 m, 2000–5000 m² serve 300 m, ≥ 1000 m² in historic districts.
+        classes = list(p["green_classes"])
+        vals = (p["large_min_m2"], p["large_radius_m"], p["small_min_m2"], p["small_radius_m"], p["historic_min_m2"])
+        return Spec("park_service|" + ",".join(f"{v:g}" for v in vals) + "|cls=" + ",".join(classes), GREENS,
+                    "SELECT id, radius, geom FROM (SELECT id, geom, CASE WHEN area_m2 >= $1 THEN $2::float8 "
+                    "WHEN area_m2 >= $3 OR (historic_district AND area_m2 >= $5) THEN $4::float8 END AS radius "
+                    f"FROM {GREENS} WHERE retired_at IS NULL AND is_public AND green_class = ANY($6::text[])) s "
+                    "WHERE radius IS NOT NULL",
+                    (*map(float, vals), classes))
+    if selector == "toilet":
+        access = list(p["access"])
+        return Spec(f"toilet|r={r:g}|access={','.join(access)}", TOILETS,
+                    f"SELECT id, $1::float8 AS radius, geom FROM {TOILETS} WHERE retired_at IS NULL "
+                    "AND status = ANY($2::text[]) AND public_access = ANY($3::text[])",
+                    (r, list(IN_USE), access))
+    return Spec(f"{selector}|r={r:g}", FACILITIES,
+                f"SELECT id, $1::float8 AS radius, geom FROM {FACILITIES} WHERE retired_at IS NULL AND category = $2",
+                (r, selector))
+
+
+def _shift(sql: str, by: int) -> str:
+    """Renumber $n placeholders so a selector can follow other bound values."""
+    for i in range(9, 0, -1):
+        sql = sql.replace(f"${i}", f"${i + by}")
+    return sql
+
+
+async def versions(conn: asyncpg.Connection, spec: Spec) -> tuple[int, str]:
+    """Data version of the facility collection, and of residential land + grid cells (collection_stats)."""
+    rows = await conn.fetch("SELECT collection, data_version FROM collection_stats WHERE collection = ANY($1::text[])",
+                            [spec.collection, TARGETS, GRID])
+    v = {r["collection"]: r["data_version"] for r in rows}
+    return v.get(spec.collection, 0), f"{v.get(TARGETS, 0)}:{v.get(GRID, 0)}"
+
+
+# Per-parcel fractions. m = min over facilities of (distance from the parcel's centroid − radius): every point
+# of a parcel lies within its circumradius rho of the centroid, so m ≤ −rho means fully covered, m > rho not at
+# all; only the parcels in between are intersected with the buffers. {fac} is the facility set probed, {only}
+# restricts the parcels (incremental refresh).
+FRACTIONS = f"""
+WITH m AS MATERIALIZED (
+  SELECT x.id, min(x.d) AS m, max(x.rho) AS rho FROM {{fac}} f CROSS JOIN LATERAL (
+    SELECT t.target_id AS id, ST_Distance(f.geom, t.cent) - f.radius AS d, t.rho FROM coverage_target t
+    WHERE ST_DWithin(t.cent, f.geom, f.radius + $2) {{only}} OFFSET 0) x
+  GROUP BY x.id),
+c AS MATERIALIZED (SELECT id, m <= -rho AS is_full FROM m WHERE m <= rho)
+INSERT INTO coverage_fraction (spec, target_id, frac)
+SELECT $1, id, 1.0 FROM c WHERE is_full
+UNION ALL
+SELECT $1, c.id, LEAST(1.0, ST_Area(ST_Intersection(t.geom, ST_Union(p.geom))) / ST_Area(t.geom))
+FROM c JOIN {TARGETS} t ON t.id = c.id JOIN coverage_piece p ON p.spec = $1 AND ST_Intersects(p.geom, t.geom)
+WHERE NOT c.is_full AND ST_Area(t.geom) > 0
+GROUP BY c.id, t.geom
+"""
+ALL_FACILITIES = "(SELECT * FROM coverage_facility WHERE spec = $1)"
+# Facilities that can reach a parcel near a changed facility lie within both radii + 2 rho of it.
+# $3 = the largest radius of the spec, so the GiST index of coverage_facility serves the probe from each change.
+NEAR_CHANGED = ("(SELECT * FROM coverage_facility f WHERE f.spec = $1 AND f.fac_id IN (SELECT n.fac_id FROM cov_moved g "
+                "CROSS JOIN LATERAL (SELECT n.fac_id FROM coverage_facility n WHERE n.spec = $1 "
+                "AND ST_DWithin(n.geom, g.geom, g.radius + $3 + 2 * $2) "
+                "AND ST_DWithin(n.geom, g.geom, n.radius + g.radius + 2 * $2) OFFSET 0) n))")
+PIECES = ("INSERT INTO coverage_piece (spec, fac_id, geom) SELECT $1, fac_id, "
+          f"ST_Subdivide(ST_Buffer(geom, radius, {BUFFER}), {SUBDIVIDE}) FROM coverage_facility WHERE spec = $1 {{only}}")
+TARGET_ROWS = f"""
+INSERT INTO coverage_target (target_id, district_code, grid_code, area, pop, cent, rho)
+SELECT t.id, t.district_code, g.code, ST_Area(t.geom), t.population, c, ST_MaxDistance(c, t.geom)
+FROM {TARGETS} t CROSS JOIN LATERAL ST_Centroid(t.geom) c
+LEFT JOIN LATERAL (SELECT code FROM {GRID} g WHERE g.retired_at IS NULL AND ST_Intersects(g.geom, c) LIMIT 1) g ON true
+WHERE t.retired_at IS NULL AND NOT ST_IsEmpty(t.geom)
+"""
+SUMS = """
+INSERT INTO coverage_sum (spec, district_code, grid_code, area, covered_area, pop, covered_pop)
+SELECT $1, t.district_code, t.grid_code, sum(t.area), sum(t.area * coalesce(f.frac, 0)), sum(t.pop), sum(t.pop * coalesce(f.frac, 0))
+FROM coverage_target t LEFT JOIN coverage_fraction f ON f.spec = $1 AND f.target_id = t.target_id
+GROUP BY t.district_code, t.grid_code
+"""
+# Add (new − old) contributions of the recomputed parcels to the district sums.
+SUM_DELTA = """
+UPDATE coverage_sum s SET covered_area = s.covered_area + d.da, covered_pop = s.covered_pop + d.dp
+FROM (SELECT t.district_code, t.grid_code, sum(t.area * (coalesce(n.frac, 0) - coalesce(o.frac, 0))) AS da,
+             sum(t.pop * (coalesce(n.frac, 0) - coalesce(o.frac, 0))) AS dp
+      FROM cov_aff a JOIN coverage_target t ON t.target_id = a.id
+      LEFT JOIN cov_old o ON o.target_id = a.id
+      LEFT JOIN coverage_fraction n ON n.spec = $1 AND n.target_id = a.id
+      GROUP BY t.district_code, t.grid_code) d
+WHERE s.spec = $1 AND s.district_code IS NOT DISTINCT FROM d.district_code AND s.grid_code IS NOT DISTINCT FROM d.grid_code
+"""
+PER_SPEC = ("coverage_sum", "coverage_fraction", "coverage_piece", "coverage_facility", "coverage_spec")
+
+
+async def ensure_targets(conn: asyncpg.Connection, version: str) -> float:
+    """Rebuild the parcels' centroids and circumradii when residential land changed; the largest radius."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('coverage_target'))")
+    have = await conn.fetchrow("SELECT version, value FROM coverage_state WHERE name = 'targets'")
+    if have is not None and have["version"] == version:
+        return have["value"]
+    await conn.execute("DELETE FROM coverage_target")
+    await conn.execute(TARGET_ROWS)
+    await conn.execute("ANALYZE coverage_target")
+    return await conn.fetchval(
+        "INSERT INTO coverage_state (name, version, value) SELECT 'targets', $1, coalesce(max(rho), 0) FROM coverage_target "
+        "ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, value = EXCLUDED.value RETURNING value", version)
+
+
+async def ensure(conn: asyncpg.Connection, spec: Spec, fractions: bool = True) -> None:
+    """Bring the cached buffers (and, when asked, parcel fractions and district sums) of `spec` up to date."""
+    async with conn.transaction():
+        # Sorting/hashing 400k facility-parcel pairs in memory instead of on disk.
+        await conn.execute("SET LOCAL work_mem = '128MB'")
+        fv, tv = await versions(conn, spec)
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", spec.key)
+        row = await conn.fetchrow("SELECT facility_version, target_version FROM coverage_spec WHERE spec = $1", spec.key)
+        has_fractions = row is not None and row["target_version"] == tv
+        stale = row is not None and row["facility_version"] != fv
+        rho = await ensure_targets(conn, tv) if fractions or (has_fractions and stale) else 0.0
+        if row is None:
+            await _build(conn, spec, fv)
+        elif stale:
+            await _refresh(conn, spec, fv, has_fractions, rho)
+        if fractions and not has_fractions:
+            await conn.execute("DELETE FROM coverage_fraction WHERE spec = $1", spec.key)
+            await conn.execute(FRACTIONS.format(fac=ALL_FACILITIES, only=""), spec.key, rho)
+            # Fresh statistics, or the planner expects no fractions for a new spec and nests loops over 200k rows.
+            await conn.execute("ANALYZE coverage_fraction")
+            await conn.execute("DELETE FROM coverage_sum WHERE spec = $1", spec.key)
+            await conn.execute(SUMS, spec.key)
+            await conn.execute("UPDATE coverage_spec SET target_version = $2 WHERE spec = $1", spec.key, tv)
+
+
+async def _build(conn: asyncpg.Connection, spec: Spec, fv: int) -> None:
+    for table in PER_SPEC:
+        await conn.execute(f"DELETE FROM {table} WHERE spec = $1", spec.key)
+    await conn.execute("INSERT INTO coverage_spec (spec, facility_version, target_version) VALUES ($1, $2, NULL)",
+                       spec.key, fv)
+    await conn.execute("INSERT INTO coverage_facility (spec, fac_id, radius, geom) SELECT $1, id, radius, geom "
+                       f"FROM ({_shift(spec.sql, 1)}) s WHERE radius > 0", spec.key, *spec.args)
+    await conn.execute(PIECES.format(only=""), spec.key)
+    await conn.execute("ANALYZE coverage_piece")
+
+
+async def _refresh(conn: asyncpg.Connection, spec: Spec, fv: int, with_fractions: bool, rho: float) -> None:
+    """Replace only the facilities that changed, and recompute only the parcels within their reach."""
+    await conn.execute("CREATE TEMP TABLE cov_cur ON COMMIT DROP AS SELECT id AS fac_id, radius, geom "
+                       f"FROM ({_shift(spec.sql, 0)}) s WHERE radius > 0", *spec.args)
+    await conn.execute(
+        "CREATE TEMP TABLE cov_changed ON COMMIT DROP AS SELECT coalesce(c.fac_id, o.fac_id) AS fac_id "
+        "FROM cov_cur c FULL JOIN (SELECT * FROM coverage_facility WHERE spec = $1) o USING (fac_id) "
+        "WHERE c.fac_id IS NULL OR o.fac_id IS NULL OR c.radius <> o.radius OR NOT (c.geom = o.geom)", spec.key)
+    changed = "AND fac_id IN (SELECT fac_id FROM cov_changed)"
+    if with_fractions:
+        # Old and new positions of what changed, and every parcel within their reach.
+        await conn.execute(
+            "CREATE TEMP TABLE cov_moved ON COMMIT DROP AS "
+            f"SELECT geom, radius FROM coverage_facility WHERE spec = $1 {changed} "
+            f"UNION ALL SELECT geom, radius FROM cov_cur WHERE true {changed}", spec.key)
+        await conn.execute(
+            "CREATE TEMP TABLE cov_aff ON COMMIT DROP AS SELECT DISTINCT t.target_id AS id FROM cov_moved g "
+            "CROSS JOIN LATERAL (SELECT t.target_id FROM coverage_target t "
+            "WHERE ST_DWithin(t.cent, g.geom, g.radius + $1) OFFSET 0) t", rho)
+        await conn.execute("ANALYZE cov_aff")
+    await conn.execute(f"DELETE FROM coverage_piece WHERE spec = $1 {changed}", spec.key)
+    await conn.execute(f"DELETE FROM coverage_facility WHERE spec = $1 {changed}", spec.key)
+    await conn.execute("INSERT INTO coverage_facility (spec, fac_id, radius, geom) SELECT $1, fac_id, radius, geom "
+                       f"FROM cov_cur WHERE true {changed}", spec.key)
+    await conn.execute(PIECES.format(only=changed), spec.key)
+    if with_fractions:
+        # The old fractions of the parcels recomputed, kept for the district sums' delta.
+        await conn.execute("CREATE TEMP TABLE cov_old (target_id bigint, frac float8) ON COMMIT DROP")
+        await conn.execute("WITH d AS (DELETE FROM coverage_fraction WHERE spec = $1 AND target_id IN "
+                           "(SELECT id FROM cov_aff) RETURNING target_id, frac) INSERT INTO cov_old SELECT * FROM d", spec.key)
+        rmax = await conn.fetchval("SELECT coalesce(max(radius), 0) FROM coverage_facility WHERE spec = $1", spec.key)
+        await conn.execute(FRACTIONS.format(fac=NEAR_CHANGED, only="AND t.target_id IN (SELECT id FROM cov_aff)"),
+                           spec.key, rho, rmax)
+        await conn.execute(SUM_DELTA, spec.key)
+    await conn.execute("UPDATE coverage_spec SET facility_version = $2 WHERE spec = $1", spec.key, fv)
+
+
+async def residential(conn: asyncpg.Connection, spec: Spec, district: str | None) -> list[dict[str, Any]]:
+    """Per district (and the city, total=true): land area, population, and the covered parts."""
+    await ensure(conn, spec)
+    rows = [dict(r, total=False) for r in await conn.fetch(
+        "SELECT district_code, sum(area) AS area, sum(covered_area) AS covered_area, sum(pop) AS pop, "
+        "sum(covered_pop) AS covered_pop FROM coverage_sum WHERE spec = $1 AND ($2::text IS NULL OR district_code = $2) "
+        "GROUP BY district_code ORDER BY district_code", spec.key, district)]
+    city = {k: sum(r[k] for r in rows) for k in ("area", "covered_area", "pop", "covered_pop")}
+    return [*rows, {"district_code": None, "total": True, **city}]
+
+
+async def residential_grid(conn: asyncpg.Connection, spec: Spec, district: str | None) -> list[asyncpg.Record]:
+    """The same per unit grid cell (by parcel centroid); call after residential()."""
+    return await conn.fetch(
+        "SELECT grid_code, district_code, area, covered_area, pop, covered_pop FROM coverage_sum "
+        "WHERE spec = $1 AND grid_code IS NOT NULL AND ($2::text IS NULL OR district_code = $2) ORDER BY grid_code",
+        spec.key, district)
+
+
+async def built_up(conn: asyncpg.Connection, spec: Spec, district: str | None) -> list[asyncpg.Record]:
+    """Per district: district land area and the part inside the union of service areas."""
+    await ensure(conn, spec, fractions=False)
+    return await conn.fetch(
+        "SELECT d.code AS district_code, false AS total, ST_Area(d.geom) AS area, "
+        "coalesce(ST_Area(ST_Intersection(d.geom, u.g)), 0) AS covered_area, NULL::float8 AS pop, "
+        "NULL::float8 AS covered_pop "
+        f"FROM {DISTRICTS} d CROSS JOIN LATERAL (SELECT ST_Union(p.geom) AS g FROM coverage_piece p "
+        "WHERE p.spec = $1 AND p.geom && d.geom) u "
+        "WHERE d.retired_at IS NULL AND ($2::text IS NULL OR d.code = $2) ORDER BY d.code",
+        spec.key, district)

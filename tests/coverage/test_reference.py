@@ -1,0 +1,106 @@
+"""Radius indicators against an independent shapely computation on a random town, before and after edits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+from shapely.geometry import box
+
+from tests.coverage.town import Town, add_district, add_green, add_parcel, move_green
+
+D = "419904"
+X0 = 40000.0  # this town's corner, local metres
+
+
+def shares(town: Town, district: str, radius_of) -> tuple[float, float]:
+    """Area and population shares of the district's parcels inside the union of buffers (quad_segs 256)."""
+    bufs = [g.buffer(r, quad_segs=256) for gid, (cls, g, hist) in town.greens.items() if (r := radius_of(cls, g, hist))]
+    cover = shapely.union_all(bufs) if bufs else shapely.Polygon()
+    area = cov = pop = cpop = 0.0
+    for d, g, p in town.parcels.values():
+        if d != district:
+            continue
+        frac = g.intersection(cover).area / g.area
+        area, cov, pop, cpop = area + g.area, cov + frac * g.area, pop + p, cpop + frac * p
+    return 100 * cov / area, 100 * cpop / pop
+
+
+def green(cls, g, hist):
+    return 300.0 if g.area >= 400 and cls in ("G11", "G12", "G13", "G14", "G3") else None
+
+
+def park(cls, g, hist):
+    return 500.0 if g.area >= 5000 and cls in ("G11", "G12", "G13", "G14") else None
+
+
+def service(cls, g, hist):
+    # GB/T 51346-2019 §4.3.4 tiers, written independently of the engine.
+    if cls not in ("G11", "G12", "G13", "G14"):
+        return None
+    if g.area >= 5000:
+        return 500.0
+    return 300.0 if g.area >= 2000 or (hist and g.area >= 1000) else None
+
+
+CASES = {"green_300m": green, "park_500m": park, "park_service_radius": service}
+
+
+def blob(rng, cx: float, cy: float, size: float):
+    """An irregular (non-convex) polygon around (cx, cy)."""
+    k = rng.integers(5, 11)
+    ang = np.sort(rng.uniform(0, 2 * np.pi, k))
+    rad = size * rng.uniform(0.4, 1.0, k)
+    return shapely.Polygon(np.column_stack([cx + rad * np.cos(ang), cy + rad * np.sin(ang)])).buffer(0)
+
+
+@pytest.fixture(scope="module")
+async def random_town(pool, town):
+    rng = np.random.default_rng(4547)
+    async with pool.acquire() as db:
+        await add_district(db, town, D, box(X0 - 500, -500, X0 + 3500, 3500))
+        for _ in range(400):
+            x, y = rng.uniform(0, 3000, 2)
+            w, h = rng.uniform(10, 80, 2)
+            await add_parcel(db, town, D, box(X0 + x, y, X0 + x + w, y + h), int(rng.integers(0, 500)))
+        for _ in range(40):
+            x, y = rng.uniform(0, 3000, 2)
+            g = blob(rng, X0 + x, y, float(rng.choice([15, 30, 50, 120])))
+            await add_green(db, town, D, g, str(rng.choice(["G12", "G14", "G3"])), historic=bool(rng.random() < 0.3))
+    return rng
+
+
+async def check(client, town: Town) -> None:
+    for ind, radius_of in CASES.items():
+        r = await client.get(f"/indicators/{ind}", params={"district": D})
+        assert r.status_code == 200, r.text
+        [row] = r.json()["by_district"]
+        area, pop = shares(town, D, radius_of)
+        assert row["area_share"] == pytest.approx(area, abs=0.1), ind
+        assert row["population_share"] == pytest.approx(pop, abs=0.1), ind
+        assert 0 < row["area_share"] < 100  # the random town exercises partial coverage
+
+
+async def test_radius_indicators_match_shapely(client, town, random_town):
+    await check(client, town)
+
+
+async def test_incremental_update_matches_shapely_and_full_rebuild(client, db, town, random_town):
+    rng = random_town
+    await check(client, town)  # cache warm
+    gids = sorted(gid for gid, (_, g, _) in town.greens.items() if g.centroid.x > X0 - 1000)
+    for gid in gids[:6]:  # move six greens by up to 400 m
+        _, g, _ = town.greens[gid]
+        await move_green(db, town, gid, shapely.affinity.translate(g, *rng.uniform(-400, 400, 2)))
+    await add_green(db, town, D, blob(rng, X0 + 1500, 1500, 60), "G12")
+    gone = gids[7]
+    await db.execute("UPDATE green_spaces SET retired_at = now() WHERE id = $1", gone)
+    del town.greens[gone]
+    await check(client, town)
+    incremental = {k: (await client.get(f"/indicators/{k}", params={"district": D})).json()["by_district"][0]
+                   for k in CASES}
+    await db.execute("DELETE FROM coverage_spec")
+    for k in CASES:
+        full = (await client.get(f"/indicators/{k}", params={"district": D})).json()["by_district"][0]
+        assert full["area_share"] == pytest.approx(incremental[k]["area_share"], abs=1e-3)
+        assert full["population_share"] == pytest.approx(incremental[k]["population_share"], abs=1e-3)
