@@ -54,12 +54,18 @@ QUERIES = {
     "tipg": [("items limit=1000", f"{T}/items?limit=1000", None),
              ("bbox ~1%", f"{T}/items?bbox={BBOX}&limit=2000", None),
              ("item by id", f"{T}/items/", "")],
+    # WFS 2.0 GetFeature, GML 3.2 (each server's default output) against MapServer 8, the only peer with WFS 2.0.
+    "cityassets-wfs": [("WFS 2.0 GetFeature COUNT=1000 (GML 3.2)", f"http://127.0.0.1:{OURS_PORT}/wfs?SERVICE=WFS&"
+                        "VERSION=2.0.0&REQUEST=GetFeature&TYPENAMES=ca:facilities&COUNT=1000", None)],
+    "mapserver": [("WFS 2.0 GetFeature COUNT=1000 (GML 3.2)", "http://127.0.0.1:18082/mapserv?map=city&SERVICE=WFS&"
+                   "VERSION=2.0.0&REQUEST=GetFeature&TYPENAMES=ms:city_points&COUNT=1000", None)],
     "pygeoapi": [("items limit=1000", f"{P}/items?f=json&limit=1000", None),
                  ("bbox ~1%", f"{P}/items?f=json&bbox={BBOX}&limit=2000", None),
                  ("item by id", f"{P}/items/", "?f=json")],
 }
 PIDFILES = {"tipg": "/tmp/ogc-run/tipg.pid", "pygeoapi": "/tmp/ogc-run/pygeoapi.pid",
-            "qgis": "/tmp/ogc-run/lighttpd-qgis.pid", "cityassets": "/tmp/ogc-run/cityassets.pid"}
+            "qgis": "/tmp/ogc-run/lighttpd-qgis.pid", "cityassets": "/tmp/ogc-run/cityassets.pid",
+            "cityassets-wfs": "/tmp/ogc-run/cityassets.pid", "mapserver": "/tmp/ogc-run/lighttpd-mapserv.pid"}
 
 
 # --- data ------------------------------------------------------------------------------------------
@@ -179,6 +185,8 @@ def wrk(url: str, suffix: str | None, threads: int, conns: int, dur: int) -> dic
 
 def _features(url: str) -> tuple[int, int]:
     body = urllib.request.urlopen(url, timeout=60).read()
+    if body.lstrip().startswith(b"<"):  # a GML FeatureCollection
+        return body.count(b"<wfs:member"), len(body)
     doc = json.loads(body)
     return (1 if doc.get("type") == "Feature" else len(doc["features"])), len(body)
 
