@@ -16,8 +16,8 @@ from cityassets.settings import Settings, get_settings
 
 
 async def db_connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
-    """A pooled connection for the duration of the request."""
-    async with request.app.state.pool.acquire() as conn:
+    """A pooled connection for the duration of the request, handed out first come, first served."""
+    async with request.app.state.gate, request.app.state.pool.acquire() as conn:
         yield conn
 
 
