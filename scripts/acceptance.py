@@ -18,34 +18,17 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import psycopg
 
+from cityassets.api.launch import start_server
 from cityassets.catalogue import COLLECTIONS, Collection
 from cityassets.settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 KIT = ROOT.parent / "shared" / "acceptance" / "ogc_clients_check.py"
 OWSLIB_VENV = Path("/tmp/ogc-venv")
-
-
-def start_server(port: int, workers: int) -> subprocess.Popen:
-    """uvicorn on the demo database (not `cityassets serve`, which would take over .run/serve.pid)."""
-    cmd = [sys.executable, "-m", "uvicorn", "cityassets.api.app:create_app", "--factory", "--host", "127.0.0.1",
-           "--port", str(port), "--workers", str(workers), "--log-level", "warning"]
-    proc = subprocess.Popen(cmd, cwd=ROOT)
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/conformance", timeout=2)
-            return proc
-        except OSError:
-            if proc.poll() is not None:
-                sys.exit(f"server exited with {proc.returncode}")
-            time.sleep(0.5)
-    proc.terminate()
-    sys.exit("server did not start")
 
 
 def ensure_owslib() -> None:
@@ -117,7 +100,7 @@ def main() -> int:
                 plans[cid] = expectations(conn, COLLECTIONS[cid])
             else:
                 print(f"skipped {cid}: no feature has a geometry")
-    server = start_server(a.port, a.workers)
+    server = start_server(dsn, a.port, workers=a.workers)
     base = f"http://127.0.0.1:{a.port}"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "OWSLIB_PYTHON": str(OWSLIB_VENV / "bin" / "python")}
     summary, failed, checks_passed, checks_failed = [], 0, 0, 0

@@ -18,7 +18,6 @@ import os
 import random
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -32,6 +31,7 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from cityassets.api.launch import free_port, start_server
 from cityassets.auth.tokens import create_token
 from cityassets.db import admin
 from cityassets.settings import get_settings
@@ -144,38 +144,6 @@ async def prepare(dsn: str, srid: int) -> str:
         return await create_token(conn, "admin", label="bench")
     finally:
         await conn.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(dsn: str, port: int) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": dsn}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "cityassets.api.app:create_app",
-            "--factory",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        cwd=ROOT,
-    )
-    for _ in range(200):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/api", timeout=1)
-            return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError("server did not start")
 
 
 def proc_cpu(pid: int) -> float:

@@ -65,33 +65,11 @@ def auth(token: str) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def live_server(settings, city):
     """A real uvicorn process serving the test database (for GDAL, QGIS and other real clients)."""
-    import os
-    import socket
-    import subprocess
-    import sys
-    import time
-    import urllib.request
+    from cityassets.api.launch import free_port, start_server
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": settings.dsn}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "cityassets.api.app:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+    port = free_port()
+    proc = start_server(settings.dsn, port)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start: {proc.stderr.read().decode()[-2000:]}") from None
-            time.sleep(0.2)
     yield url
     proc.terminate()
     proc.wait(timeout=10)

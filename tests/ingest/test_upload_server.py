@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -16,52 +15,20 @@ import httpx
 import orjson
 import pytest
 
+from cityassets.api.launch import free_port, start_server
 from tests.ingest.helpers import code, fc, manhole
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(dsn: str, port: int) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": dsn}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "cityassets.api.app:create_app",
-            "--factory",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        cwd=ROOT,
-    )
-    for _ in range(300):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/collections", timeout=1)
-            return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("uvicorn did not start")
-
-
 @pytest.fixture
 def server(settings, tokens):
     """uvicorn on a free port against the test database; killed at the end whatever happened."""
-    port = _free_port()
-    procs = [_start(settings.dsn, port)]
+    port = free_port()
+    procs = [start_server(settings.dsn, port)]
 
     def restart() -> None:
-        procs.append(_start(settings.dsn, port))
+        procs.append(start_server(settings.dsn, port))
 
     yield {"url": f"http://127.0.0.1:{port}", "procs": procs, "restart": restart}
     for p in procs:

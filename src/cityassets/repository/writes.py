@@ -201,6 +201,16 @@ async def _lock_current(conn: asyncpg.Connection, collection: Collection, fid: i
     return row
 
 
+async def _open_for_write(conn: asyncpg.Connection, collection: Collection, fid: int, if_match: str | None,
+                          ctx: WriteContext) -> asyncpg.Record:
+    """Inside the write's transaction: who/why for history, the row locked, its ETag and scope checked."""
+    await set_write_context(conn, ctx.principal.name, ctx.request_id, ctx.upload_id)
+    current = await _lock_current(conn, collection, fid)
+    check_if_match(if_match, fid, current["version"])
+    ctx.principal.require_scope(collection, _get(current, "owner"), _get(current, "district_code"))
+    return current
+
+
 async def replace_feature(conn: asyncpg.Connection, collection: Collection, fid: int, clean: CleanFeature,
                           if_match: str | None, ctx: WriteContext, settings: Settings,
                           keep_geometry: bool = False) -> int:
@@ -210,10 +220,7 @@ async def replace_feature(conn: asyncpg.Connection, collection: Collection, fid:
     """
     ctx.principal.require_write(collection)
     async with conn.transaction():
-        await set_write_context(conn, ctx.principal.name, ctx.request_id, ctx.upload_id)
-        current = await _lock_current(conn, collection, fid)
-        check_if_match(if_match, fid, current["version"])
-        ctx.principal.require_scope(collection, _get(current, "owner"), _get(current, "district_code"))
+        current = await _open_for_write(conn, collection, fid, if_match, ctx)
         if keep_geometry:
             clean.geom = shapely.from_wkb(current["_geom"]) if current["_geom"] is not None else None
         await _parent_geometry(conn, collection, clean)
@@ -252,10 +259,7 @@ async def retire_feature(conn: asyncpg.Connection, collection: Collection, fid: 
     """Delete = retire: the record leaves every read but stays in history; its code stays taken."""
     ctx.principal.require_write(collection)
     async with conn.transaction():
-        await set_write_context(conn, ctx.principal.name, ctx.request_id, ctx.upload_id)
-        current = await _lock_current(conn, collection, fid)
-        check_if_match(if_match, fid, current["version"])
-        ctx.principal.require_scope(collection, _get(current, "owner"), _get(current, "district_code"))
+        await _open_for_write(conn, collection, fid, if_match, ctx)
         await conn.execute(
             f"UPDATE {ident(collection.table.name)} SET retired_at = now(), version = version + 1, "
             "updated_at = now(), updated_by = $2 WHERE id = $1",
