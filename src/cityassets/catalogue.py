@@ -7,7 +7,7 @@ so a new asset kind is one table, one migration and one `Collection` entry below
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any
 
