@@ -87,3 +87,9 @@ async def test_not_found(client, path):
 async def test_bad_query_parameters_are_400(client, query):
     r = await client.get(f"/collections/manholes/items?{query}")
     assert r.status_code == 400, r.text
+
+
+async def test_garbage_content_length_is_not_a_500(client, tokens, city):
+    r = await client.post(URL, content=b"{}", headers={**auth(tokens["admin"]), "Content-Type": "application/json",
+                                                       "Content-Length": "two"})
+    assert r.status_code == 422, r.text

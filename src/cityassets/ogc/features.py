@@ -17,9 +17,10 @@ from fastapi.responses import Response
 from cityassets.api.responses import JSONResponse
 
 from cityassets import crs as crsmod
+from cityassets.api.bodies import read_capped
 from cityassets.api.deps import Principal, ReadPrincipal, RequestId, SessionDep, SettingsDep
 from cityassets.catalogue import COLLECTIONS, Collection, get_collection
-from cityassets.errors import InvalidRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
+from cityassets.errors import InvalidRequest, NotFound, UnsupportedMediaType
 from cityassets.ogc import common
 from cityassets.ogc.common import GEOJSON, JSON, OPENAPI_JSON, SCHEMA_JSON, base_url, link
 from cityassets.ogc.schema import collection_schema
@@ -310,14 +311,7 @@ async def _json_body(request: Request) -> Any:
     ctype = request.headers.get("content-type", "application/json").split(";")[0].strip()
     if ctype not in ("application/json", GEOJSON, "application/merge-patch+json"):
         raise UnsupportedMediaType(f"send GeoJSON (application/geo+json), not {ctype}")
-    length = request.headers.get("content-length")
-    if length and int(length) > MAX_FEATURE_BYTES:
-        raise PayloadTooLarge(f"a single feature is limited to {MAX_FEATURE_BYTES} bytes; use uploads for bulk data")
-    raw = bytearray()
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_FEATURE_BYTES:
-            raise PayloadTooLarge(f"a single feature is limited to {MAX_FEATURE_BYTES} bytes")
+    raw = await read_capped(request, MAX_FEATURE_BYTES, "single features (use uploads for bulk data)")
     try:
         # orjson refuses NaN/Infinity and nesting deeper than 1024 (conventions.md §2.3-2.4).
         return orjson.loads(raw)

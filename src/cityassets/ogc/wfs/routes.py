@@ -13,9 +13,10 @@ from collections.abc import Callable
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from cityassets.api.bodies import read_capped
 from cityassets.api.deps import Principal, RequestId, SessionDep, SettingsDep
 from cityassets.auth import AuthPrincipal
-from cityassets.errors import CityAssetsError, NotAuthenticated, PayloadTooLarge
+from cityassets.errors import CityAssetsError, NotAuthenticated
 from cityassets.ogc.common import base_url
 from cityassets.ogc.wfs import capabilities, describe, getfeature, query, transaction
 from cityassets.ogc.wfs.exceptions import WfsError, invalid, missing
@@ -165,15 +166,7 @@ async def _dispatch_xml(request: Request, raw: bytes, conn, settings: Settings, 
 
 async def _body(request: Request) -> bytes:
     """The request body, refused beyond MAX_XML_BYTES before it is all in memory."""
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > MAX_XML_BYTES:
-        raise PayloadTooLarge(f"WFS request bodies are limited to {MAX_XML_BYTES} bytes")
-    raw = bytearray()
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_XML_BYTES:
-            raise PayloadTooLarge(f"WFS request bodies are limited to {MAX_XML_BYTES} bytes")
-    return bytes(raw)
+    return await read_capped(request, MAX_XML_BYTES, "WFS request bodies")
 
 
 def _unexpected(exc: Exception) -> CityAssetsError:
