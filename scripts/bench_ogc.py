@@ -116,9 +116,8 @@ def deep_dsn() -> str:
 # --- servers ---------------------------------------------------------------------------------------
 def start_ours(dsn: str, port: int = OURS_PORT) -> subprocess.Popen:
     """2 uvicorn workers (uvloop + httptools) on the given registry database."""
-    # 3 connections per worker on 2 cores: fewer queries in flight, FIFO waits, a much shorter p99 tail
-    # than the default 10 (measured: items p99/p50 ~4 vs ~14).
-    proc = start_server(dsn, port, workers=2, env={"CITYASSETS_POOL_MAX_SIZE": "3", "CITYASSETS_POOL_MIN_SIZE": "3"})
+    # Default settings: one interactive connection slot per worker (settings.interactive_slots).
+    proc = start_server(dsn, port, workers=2)
     Path(PIDFILES["cityassets"]).parent.mkdir(exist_ok=True)
     Path(PIDFILES["cityassets"]).write_text(str(proc.pid))
     return proc

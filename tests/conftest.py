@@ -52,11 +52,11 @@ async def pool(settings) -> AsyncIterator[asyncpg.Pool]:
 async def app(settings, pool):
     """The application, sharing the test pool (httpx's ASGI transport does not run lifespan)."""
     from cityassets.api.app import create_app
-    from cityassets.db.pool import FifoGate
+    from cityassets.db.pool import lanes
 
     application = create_app(settings)
     application.state.pool = pool
-    application.state.gate = FifoGate(8)
+    application.state.gate, application.state.bulk_gate = lanes(settings)
     return application
 
 

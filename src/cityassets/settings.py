@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     local_cluster_port: int = 55432
     pool_min_size: int = 2
     pool_max_size: int = 10
+    #: Requests per worker process that hold a connection at once (reads and single writes). One, like
+    #: a FastCGI process: measured on 2 cores with 2 workers, 2-3 slots stretched the p99 of item reads
+    #: to 4-100x their p50 while 1 slot kept it under 2x at the same throughput (docs/benchmarks.md).
+    #: Uploads and indicator builds take the other pool connections (`BulkSessionDep`), never these.
+    interactive_slots: int = 1
     statement_timeout_ms: int = 30_000
 
     # --- the city ---------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from cityassets.api.deps import ReadPrincipal, SessionDep
+from cityassets.api.deps import BulkReadPrincipal, BulkSessionDep, ReadPrincipal
 from cityassets.coverage import engine, gaps, report, siting
 from cityassets.coverage.catalogue import indicators
 
@@ -28,21 +28,21 @@ async def list_indicators(_: ReadPrincipal) -> dict[str, Any]:
 
 
 @router.get("/report", response_class=HTMLResponse)
-async def indicator_report(conn: SessionDep, _: ReadPrincipal, district: str | None = None,
+async def indicator_report(conn: BulkSessionDep, _: BulkReadPrincipal, district: str | None = None,
                            maps: bool = True) -> HTMLResponse:
     """One printable page: every indicator, met or not, per district, with gap maps."""
     return HTMLResponse(await report.render(conn, district=district, maps=maps))
 
 
 @router.get("/{indicator_id}")
-async def get_indicator_value(indicator_id: str, request: Request, conn: SessionDep, _: ReadPrincipal,
+async def get_indicator_value(indicator_id: str, request: Request, conn: BulkSessionDep, _: BulkReadPrincipal,
                               district: str | None = None, method: str = "euclidean") -> dict[str, Any]:
     """Value, target and met for the city and per district; parameters overridable by name."""
     return await engine.compute(conn, indicator_id, overrides(request), district, method)
 
 
 @router.get("/{indicator_id}/gaps")
-async def get_gaps(indicator_id: str, request: Request, conn: SessionDep, _: ReadPrincipal,
+async def get_gaps(indicator_id: str, request: Request, conn: BulkSessionDep, _: BulkReadPrincipal,
                    district: str | None = None, limit: int = Query(1000)) -> dict[str, Any]:
     """Uncovered land as GeoJSON (CRS84) with area and population per polygon, largest first."""
     rows = await gaps.gap_rows(conn, indicator_id, overrides(request), district, limit)
@@ -50,7 +50,7 @@ async def get_gaps(indicator_id: str, request: Request, conn: SessionDep, _: Rea
 
 
 @router.get("/{indicator_id}/candidates")
-async def get_candidates(indicator_id: str, request: Request, conn: SessionDep, _: ReadPrincipal,
+async def get_candidates(indicator_id: str, request: Request, conn: BulkSessionDep, _: BulkReadPrincipal,
                          district: str | None = None, count: int = Query(5)) -> dict[str, Any]:
     """Where to build next: N sites that cover the most uncovered population (greedy maximal coverage)."""
     return await siting.candidates(conn, indicator_id, overrides(request), district, count)

@@ -82,3 +82,13 @@ class FifoGate:
                 fut.set_result(None)
                 return
         self._free += 1
+
+
+def lanes(settings: Settings) -> tuple[FifoGate, FifoGate]:
+    """The interactive lane (`settings.interactive_slots`) and the bulk lane (the rest of the pool).
+
+    Short requests queue for the interactive slots in arrival order; an upload or an indicator build
+    that holds a connection for seconds takes a bulk one, so it never stalls the map clients' reads.
+    """
+    interactive = max(1, min(settings.interactive_slots, settings.pool_max_size - 1))
+    return FifoGate(interactive), FifoGate(max(1, settings.pool_max_size - interactive))

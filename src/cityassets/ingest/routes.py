@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from cityassets.api.deps import Principal, ReadPrincipal, RequestId, SessionDep, SettingsDep
+from cityassets.api.deps import BulkPrincipal, BulkSessionDep, ReadPrincipal, RequestId, SessionDep, SettingsDep
 from cityassets.api.responses import JSONResponse
 from cityassets.catalogue import get_collection
 from cityassets.errors import InvalidRequest, Issue, ValidationFailed
@@ -44,8 +44,8 @@ _BODY = {
 async def upload(
     collection_id: str,
     request: Request,
-    conn: SessionDep,
-    principal: Principal,
+    conn: BulkSessionDep,
+    principal: BulkPrincipal,
     settings: SettingsDep,
     request_id: RequestId,
     crs: Annotated[
