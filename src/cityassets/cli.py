@@ -31,8 +31,7 @@ def serve(
     """Serve the API (OGC API - Features, WFS, uploads, indicators)."""
     import os
 
-    import uvicorn
-
+    from cityassets.api.balancer import serve as serve_app
     from cityassets.settings import PROJECT_ROOT
 
     s = get_settings()
@@ -40,15 +39,7 @@ def serve(
     pidfile = PROJECT_ROOT / ".run" / "serve.pid"
     pidfile.parent.mkdir(exist_ok=True)
     pidfile.write_text(str(os.getpid()))
-    uvicorn.run(
-        "cityassets.api.app:create_app",
-        factory=True,
-        host=host or s.host,
-        port=port or s.port,
-        workers=workers or s.workers,
-        log_level="warning",
-        proxy_headers=True,
-    )
+    serve_app(host or s.host, port or s.port, workers or s.workers, log_level="warning", proxy_headers=True)
 
 
 @db_app.command("up")

@@ -27,8 +27,8 @@ def start_server(dsn: str, port: int, *, workers: int = 1, env: Mapping[str, str
 
     Not `cityassets serve`, which records its pid for `make stop`.
     """
-    cmd = [sys.executable, "-m", "uvicorn", "cityassets.api.app:create_app", "--factory", "--host", "127.0.0.1",
-           "--port", str(port), "--workers", str(workers), "--log-level", "warning"]
+    cmd = [sys.executable, "-m", "cityassets.api.balancer", "--host", "127.0.0.1", "--port", str(port),
+           "--workers", str(workers), "--log-level", "warning"]
     full_env = {**os.environ, **(env or {}), "DATABASE_URL": dsn}
     proc = subprocess.Popen(cmd, env=full_env, cwd=Path(PROJECT_ROOT), stdout=subprocess.DEVNULL, stderr=stderr)
     deadline = time.monotonic() + timeout
