@@ -8,7 +8,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from cityassets.api.deps import BulkPrincipal, BulkSessionDep, ReadPrincipal, RequestId, SessionDep, SettingsDep
+from cityassets.api.deps import (
+    BulkPrincipal,
+    BulkSessionDep,
+    ReadPrincipal,
+    RequestId,
+    SessionDep,
+    SettingsDep,
+)
 from cityassets.api.responses import JSONResponse
 from cityassets.catalogue import get_collection
 from cityassets.errors import InvalidRequest, Issue, ValidationFailed
