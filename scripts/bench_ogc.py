@@ -284,6 +284,8 @@ def tiles() -> None:
                     ts.append((time.perf_counter() - t0) * 1000)
             ts.sort()
             full = [n for n in sizes if n]
+            if not full:  # empty tiles time nothing: the demo city is not loaded in this database
+                raise SystemExit(f"every {cid} tile is empty: run `cityassets demo load` first")
             print(f"{cid:18s} z14 tiles={len(ts)} (non-empty {len(full)}) p50={statistics.median(ts):.1f} ms "
                   f"p90={ts[int(len(ts) * 0.9)]:.1f} ms mean non-empty size={statistics.mean(full or [0]) / 1024:.1f} KB")
     finally:
