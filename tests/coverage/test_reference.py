@@ -104,3 +104,33 @@ async def test_incremental_update_matches_shapely_and_full_rebuild(client, db, t
         full = (await client.get(f"/indicators/{k}", params={"district": D})).json()["by_district"][0]
         assert full["area_share"] == pytest.approx(incremental[k]["area_share"], abs=1e-3)
         assert full["population_share"] == pytest.approx(incremental[k]["population_share"], abs=1e-3)
+
+
+async def test_cold_build_split_over_two_connections_matches_shapely(client, db, town, random_town, monkeypatch):
+    """The cold build's two halves (this connection west of the split, a helper east of it) add up exactly."""
+    from cityassets.coverage import radius, workers
+
+    monkeypatch.setattr(radius, "SPLIT_MIN_TARGETS", 0)
+    opened: list = []
+    real = workers.helper
+
+    async def spy(conn):
+        h = await real(conn)
+        opened.append(h)
+        return h
+
+    monkeypatch.setattr(workers, "helper", spy)
+    await client.get("/indicators/green_300m", params={"district": D})  # parcels' table current
+    # Split through the middle of this town, so both connections compute some of its parcels.
+    await db.execute("UPDATE coverage_state SET value = $1 WHERE name = 'targets_split'", town.x0 + X0 + 1500)
+    await db.execute("DELETE FROM coverage_spec")
+    await check(client, town)
+    assert len(opened) == len(CASES) and all(h is not None and h.is_closed() for h in opened)
+    halves = await db.fetchrow(
+        "SELECT count(*) FILTER (WHERE ST_X(t.cent) < $2) AS west, count(*) FILTER (WHERE ST_X(t.cent) >= $2) AS east "
+        "FROM coverage_fraction f JOIN coverage_target t USING (target_id) WHERE f.spec LIKE 'green|%' AND t.district_code = $1",
+        D, town.x0 + X0 + 1500)
+    assert halves["west"] > 0 and halves["east"] > 0
+    # One sum row per district and grid cell, as the incremental deltas expect.
+    assert await db.fetchval("SELECT count(*) FROM (SELECT 1 FROM coverage_sum GROUP BY spec, district_code, grid_code "
+                             "HAVING count(*) > 1) d") == 0

@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from cityassets.coverage import radius
+from cityassets.coverage import network, radius
 from cityassets.coverage.catalogue import get_indicator
 from cityassets.errors import InvalidRequest
 
@@ -43,15 +43,31 @@ ORDER BY area_m2 DESC LIMIT $3
 """
 
 
+# Whole parcels (method=network is the object method: a parcel is reached or not), largest first.
+NETWORK_GAPS = f"""
+SELECT t.id AS target_id, t.district_code, ST_AsGeoJSON(ST_Transform(t.geom, 4326), 7) AS geometry,
+       ST_Area(t.geom) AS area_m2, t.population::float8 AS population
+FROM {radius.TARGETS} t WHERE t.id = ANY($1::bigint[]) ORDER BY area_m2 DESC, t.id LIMIT $2
+"""
+
+
 async def gap_rows(conn: asyncpg.Connection, indicator_id: str, overrides: dict[str, Any], district: str | None,
-                   limit: int) -> list[asyncpg.Record]:
+                   limit: int, method: str = "euclidean") -> list[asyncpg.Record]:
     """Gap polygons of a radius indicator (or of toilet density: land farther than gap_radius_m from a toilet)."""
     ind = get_indicator(indicator_id)
     if ind.rule not in ("radius_coverage", "point_density"):
         raise InvalidRequest(f"indicator '{ind.id}' has no gap map (only service-radius indicators and toilet density)")
     if not 1 <= limit <= 100_000:
         raise InvalidRequest("limit must be within [1, 100000]")
+    if method not in ("euclidean", "network"):
+        raise InvalidRequest("method must be one of euclidean, network")
     p = ind.bind(overrides)
+    if method == "network":
+        if ind.rule != "radius_coverage" or p.get("denominator") == "built_up":
+            raise InvalidRequest("method=network gaps are residential parcels: only service-radius indicators with "
+                                 "denominator=residential have them")
+        _, dem = await network.uncovered(conn, radius.facility_spec(ind.facilities, p), district)
+        return await conn.fetch(NETWORK_GAPS, [int(i) for i in dem["id"]], limit)
     if ind.rule == "point_density" or p.get("denominator") == "built_up":
         spec = radius.facility_spec(ind.facilities, p, p.get("gap_radius_m"))
         await radius.ensure(conn, spec, fractions=False)
@@ -63,11 +79,12 @@ async def gap_rows(conn: asyncpg.Connection, indicator_id: str, overrides: dict[
     return await conn.fetch(PARCEL_GAPS, spec.key, district, limit)
 
 
-def feature_collection(indicator_id: str, rows: list[asyncpg.Record]) -> dict[str, Any]:
+def feature_collection(indicator_id: str, rows: list[asyncpg.Record], method: str = "euclidean") -> dict[str, Any]:
     """GeoJSON FeatureCollection (RFC 7946, CRS84), largest gap first."""
     feats = [{"type": "Feature", "geometry": json.loads(r["geometry"]),
               "properties": {"district_code": r["district_code"], "target_id": r["target_id"],
                              "area_m2": round(r["area_m2"], 1),
                              "population": None if r["population"] is None else round(r["population"], 1)}}
              for r in rows]
-    return {"type": "FeatureCollection", "indicator": indicator_id, "numberReturned": len(feats), "features": feats}
+    return {"type": "FeatureCollection", "indicator": indicator_id, "method": method, "numberReturned": len(feats),
+            "features": feats}

@@ -128,13 +128,19 @@ def distances(g: Graph, gt: pd.DataFrame, r: float) -> np.ndarray:
     return best + tleg
 
 
-async def residential(conn: asyncpg.Connection, spec: radius.Spec, district: str | None) -> list[dict[str, Any]]:
-    """Rows like radius.residential, covered = parcels within their facility's radius along the network."""
+async def coverage(conn: asyncpg.Connection, spec: radius.Spec) -> tuple[Graph, np.ndarray]:
+    """The graph and, per parcel (rows of graph.targets), whether a facility is within its radius along the network."""
     g = await graph(conn)
     gt = await gates(conn, g, spec)
     covered = np.zeros(len(g.targets), dtype=bool)
     for r in sorted(gt["radius"].unique()):
         covered |= distances(g, gt, float(r)) <= r
+    return g, covered
+
+
+async def residential(conn: asyncpg.Connection, spec: radius.Spec, district: str | None) -> list[dict[str, Any]]:
+    """Rows like radius.residential, covered = parcels within their facility's radius along the network."""
+    g, covered = await coverage(conn, spec)
     t = g.targets.assign(cov=covered)
     if district is not None:
         t = t[t["district_code"] == district]
@@ -144,3 +150,69 @@ async def residential(conn: asyncpg.Connection, spec: radius.Spec, district: str
             for k, v in t.groupby("district_code", dropna=False)[cols].sum().iterrows()]
     rows.append({"district_code": None, "total": True, **{c: float(t[c].sum()) for c in cols}})
     return rows
+
+
+async def uncovered(conn: asyncpg.Connection, spec: radius.Spec, district: str | None) -> tuple[Graph, pd.DataFrame]:
+    """The parcels no facility reaches within its radius along the network (whole parcels: the object method)."""
+    g, covered = await coverage(conn, spec)
+    t = g.targets[~covered]
+    if district is not None:
+        t = t[t["district_code"] == district]
+    return g, t
+
+
+def site_cover(g: Graph, demand: pd.DataFrame, r: float, chunk: int = 512) -> tuple[np.ndarray, sparse.csr_matrix]:
+    """Candidate sites (road nodes, a new facility's gate) and which demand parcels each reaches within r.
+
+    Sites are the nodes some demand parcel reaches within r (one bounded Dijkstra from all of them at once).
+    A parcel hangs off both ends of its road: from node u at t + leg, from node v at length − t + leg. Those
+    entries are sorted per node by that offset, so for a site that reaches a node at distance d the parcels
+    it reaches through that node are one slice (offset ≤ r − d), found for all (site, node) pairs at once.
+    """
+    n = len(demand)
+    if demand.empty or not len(g.lines):
+        return np.zeros(0, dtype=int), sparse.csr_matrix((0, n))
+    edge = demand["edge"].to_numpy(int)
+    tt, leg = demand["t"].to_numpy(float), demand["leg"].to_numpy(float)
+    length = g.length[edge]
+    node = np.concatenate([g.u[edge], g.v[edge]])
+    offset = np.concatenate([tt + leg, length - tt + leg])
+    parcel = np.concatenate([np.arange(n), np.arange(n)])
+    keep = offset <= r
+    node, offset, parcel = node[keep], offset[keep], parcel[keep]
+    big = 4.0 * r + 1.0  # keys node * big + offset sort by node, then offset
+    order = np.lexsort((offset, node))
+    node, offset, parcel = node[order], offset[order], parcel[order]
+    key = node * big + offset
+    start = np.searchsorted(node, np.arange(g.n_nodes))
+    s = g.n_nodes  # virtual source wired to every parcel's entry nodes
+    src = np.concatenate([g.u, g.v, np.full(len(node), s)])
+    dst = np.concatenate([g.v, g.u, node])
+    w = np.concatenate([g.length, g.length, offset])
+    m = sparse.csr_matrix((np.maximum(w, 1e-9), (src, dst)), shape=(s + 1, s + 1))
+    sites = np.flatnonzero(np.isfinite(dijkstra(m, directed=True, indices=s, limit=r)[:s]))
+    net = m[:s, :s]
+    rows, cols = [], []
+    for i in range(0, len(sites), chunk):
+        d = dijkstra(net, directed=True, indices=sites[i:i + chunk], limit=r)
+        k, v = np.nonzero(np.isfinite(d))
+        lo = start[v]
+        hi = np.searchsorted(key, v * big + (r - d[k, v]), side="right")
+        cnt = np.maximum(hi - lo, 0)
+        # Expand every [lo, hi) slice into its entry indices.
+        idx = np.repeat(lo - np.concatenate([[0], np.cumsum(cnt)[:-1]]), cnt) + np.arange(cnt.sum())
+        rows.append(np.repeat(k + i, cnt))
+        cols.append(parcel[idx])
+    a = sparse.csr_matrix((np.ones(sum(len(x) for x in rows)), (np.concatenate(rows), np.concatenate(cols))),
+                          shape=(len(sites), n))
+    a.data[:] = 1.0  # a parcel reached through both of its road's ends counts once
+    return sites, a
+
+
+def node_xy(g: Graph) -> np.ndarray:
+    """Coordinates of every graph node (the first road end found at it)."""
+    ends = np.vstack([shapely.get_coordinates(shapely.get_point(g.lines, 0)),
+                      shapely.get_coordinates(shapely.get_point(g.lines, -1))])
+    xy = np.zeros((g.n_nodes, 2))
+    xy[np.concatenate([g.u, g.v])] = ends
+    return xy

@@ -11,12 +11,14 @@ from the facilities that changed.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
 from cityassets.catalogue import COLLECTIONS
+from cityassets.coverage import workers
 
 GREENS = COLLECTIONS["green_spaces"].table.name
 TOILETS = COLLECTIONS["toilets"].table.name
@@ -89,23 +91,46 @@ async def versions(conn: asyncpg.Connection, spec: Spec) -> tuple[int, str]:
 # Per-parcel fractions. m = min over facilities of (distance from the parcel's centroid − radius): every point
 # of a parcel lies within its circumradius rho of the centroid, so m ≤ −rho means fully covered, m > rho not at
 # all; only the parcels in between are intersected with the buffers. {fac} is the facility set probed, {only}
-# restricts the parcels (incremental refresh).
-FRACTIONS = f"""
+# restricts the parcels: to a band of centroid x in [$3, $4) (IN_BAND, the spatial partition a connection
+# computes) or, in an incremental refresh, to the parcels near what changed. An edge parcel is clipped by each buffer piece
+# first and the small clips are unioned: far cheaper than unioning whole buffers around a 20 m parcel.
+FRACTION_ROWS = f"""
 WITH m AS MATERIALIZED (
   SELECT x.id, min(x.d) AS m, max(x.rho) AS rho FROM {{fac}} f CROSS JOIN LATERAL (
     SELECT t.target_id AS id, ST_Distance(f.geom, t.cent) - f.radius AS d, t.rho FROM coverage_target t
     WHERE ST_DWithin(t.cent, f.geom, f.radius + $2) {{only}} OFFSET 0) x
   GROUP BY x.id),
 c AS MATERIALIZED (SELECT id, m <= -rho AS is_full FROM m WHERE m <= rho)
-INSERT INTO coverage_fraction (spec, target_id, frac)
-SELECT $1, id, 1.0 FROM c WHERE is_full
+SELECT id AS target_id, 1.0::float8 AS frac FROM c WHERE is_full
 UNION ALL
-SELECT $1, c.id, LEAST(1.0, ST_Area(ST_Intersection(t.geom, ST_Union(p.geom))) / ST_Area(t.geom))
+SELECT c.id, LEAST(1.0, ST_Area(ST_Union(ST_Intersection(t.geom, p.geom))) / ST_Area(t.geom))
 FROM c JOIN {TARGETS} t ON t.id = c.id JOIN coverage_piece p ON p.spec = $1 AND ST_Intersects(p.geom, t.geom)
 WHERE NOT c.is_full AND ST_Area(t.geom) > 0
 GROUP BY c.id, t.geom
 """
-ALL_FACILITIES = "(SELECT * FROM coverage_facility WHERE spec = $1)"
+IN_BAND = "AND ST_X(t.cent) >= $3 AND ST_X(t.cent) < $4"
+FRACTIONS = "INSERT INTO coverage_fraction (spec, target_id, frac) SELECT $1, target_id, frac FROM (" + FRACTION_ROWS + ") r"
+# A band's fractions and its district/grid sums in one statement (no second pass over the fractions). Land and
+# population totals come from the band's parcels, the covered parts from the new rows joined to their parcels
+# (the rows drive the join: the planner cannot see how many there will be, and a parcel-driven nested loop
+# over them would be quadratic).
+BAND = ("WITH ins AS (" + FRACTIONS + " RETURNING target_id, frac) "
+        "INSERT INTO coverage_sum (spec, district_code, grid_code, area, covered_area, pop, covered_pop) "
+        "SELECT $1, d, g, sum(a), sum(ca), sum(p), sum(cp) FROM ("
+        "SELECT district_code AS d, grid_code AS g, area AS a, 0 AS ca, pop AS p, 0 AS cp FROM coverage_target "
+        "WHERE ST_X(cent) >= $3 AND ST_X(cent) < $4 UNION ALL "
+        "SELECT t.district_code, t.grid_code, 0, t.area * i.frac, 0, t.pop * i.frac "
+        "FROM ins i JOIN coverage_target t ON t.target_id = i.target_id) x GROUP BY d, g")
+# One row per district and grid cell again once both bands have added theirs.
+MERGE_SUMS = """
+WITH d AS (DELETE FROM coverage_sum WHERE spec = $1 RETURNING *)
+INSERT INTO coverage_sum (spec, district_code, grid_code, area, covered_area, pop, covered_pop)
+SELECT spec, district_code, grid_code, sum(area), sum(covered_area), sum(pop), sum(covered_pop) FROM d
+GROUP BY spec, district_code, grid_code
+"""
+# Facilities whose reach (radius + the largest circumradius) overlaps the band of centroid x [$3, $4).
+BAND_FACILITIES = ("(SELECT * FROM coverage_facility WHERE spec = $1 AND ST_XMax(geom) + radius + $2 >= $3 "
+                   "AND ST_XMin(geom) - radius - $2 < $4)")
 # Facilities that can reach a parcel near a changed facility lie within both radii + 2 rho of it.
 # $3 = the largest radius of the spec, so the GiST index of coverage_facility serves the probe from each change.
 NEAR_CHANGED = ("(SELECT * FROM coverage_facility f WHERE f.spec = $1 AND f.fac_id IN (SELECT n.fac_id FROM cov_moved g "
@@ -121,12 +146,6 @@ FROM {TARGETS} t CROSS JOIN LATERAL ST_Centroid(t.geom) c
 LEFT JOIN LATERAL (SELECT code FROM {GRID} g WHERE g.retired_at IS NULL AND ST_Intersects(g.geom, c) LIMIT 1) g ON true
 WHERE t.retired_at IS NULL AND NOT ST_IsEmpty(t.geom)
 """
-SUMS = """
-INSERT INTO coverage_sum (spec, district_code, grid_code, area, covered_area, pop, covered_pop)
-SELECT $1, t.district_code, t.grid_code, sum(t.area), sum(t.area * coalesce(f.frac, 0)), sum(t.pop), sum(t.pop * coalesce(f.frac, 0))
-FROM coverage_target t LEFT JOIN coverage_fraction f ON f.spec = $1 AND f.target_id = t.target_id
-GROUP BY t.district_code, t.grid_code
-"""
 # Add (new − old) contributions of the recomputed parcels to the district sums.
 SUM_DELTA = """
 UPDATE coverage_sum s SET covered_area = s.covered_area + d.da, covered_pop = s.covered_pop + d.dp
@@ -141,43 +160,139 @@ WHERE s.spec = $1 AND s.district_code IS NOT DISTINCT FROM d.district_code AND s
 PER_SPEC = ("coverage_sum", "coverage_fraction", "coverage_piece", "coverage_facility", "coverage_spec")
 
 
-async def ensure_targets(conn: asyncpg.Connection, version: str) -> float:
-    """Rebuild the parcels' centroids and circumradii when residential land changed; the largest radius."""
+async def ensure_targets(conn: asyncpg.Connection, version: str) -> tuple[float, float]:
+    """Rebuild the parcels' centroids and circumradii when residential land changed.
+
+    Returns the largest circumradius and the median centroid x, where the cold build splits the city in two.
+    """
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext('coverage_target'))")
-    have = await conn.fetchrow("SELECT version, value FROM coverage_state WHERE name = 'targets'")
-    if have is not None and have["version"] == version:
-        return have["value"]
-    await conn.execute("DELETE FROM coverage_target")
+    have = await conn.fetch("SELECT name, version, value FROM coverage_state WHERE name IN ('targets', 'targets_split')")
+    got = {r["name"]: r["value"] for r in have if r["version"] == version}
+    if len(got) == 2:
+        return got["targets"], got["targets_split"]
+    # Emptied and refilled with its index dropped: one sorted GiST build instead of 200k index insertions and
+    # 200k dead rows. TRUNCATE locks the table until commit; readers wait for the rebuild, as they would anyway.
+    await conn.execute("TRUNCATE coverage_target")
+    await conn.execute("DROP INDEX IF EXISTS ix_coverage_target_cent")
     await conn.execute(TARGET_ROWS)
+    await conn.execute("CREATE INDEX ix_coverage_target_cent ON coverage_target USING gist (cent)")
     await conn.execute("ANALYZE coverage_target")
-    return await conn.fetchval(
-        "INSERT INTO coverage_state (name, version, value) SELECT 'targets', $1, coalesce(max(rho), 0) FROM coverage_target "
-        "ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, value = EXCLUDED.value RETURNING value", version)
+    row = await conn.fetchrow("SELECT coalesce(max(rho), 0) AS rho, "
+                              "coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY ST_X(cent)), 0) AS split "
+                              "FROM coverage_target")
+    await conn.execute(
+        "INSERT INTO coverage_state (name, version, value) SELECT * FROM unnest($1::text[], $2::text[], $3::float8[]) "
+        "ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, value = EXCLUDED.value",
+        ["targets", "targets_split"], [version, version], [row["rho"], row["split"]])
+    return row["rho"], row["split"]
 
 
 async def ensure(conn: asyncpg.Connection, spec: Spec, fractions: bool = True) -> None:
-    """Bring the cached buffers (and, when asked, parcel fractions and district sums) of `spec` up to date."""
+    """Bring the cached buffers (and, when asked, parcel fractions and district sums) of `spec` up to date.
+
+    Outside a caller's transaction, a missing set of fractions is computed in two spatial halves (west and
+    east of the parcels' median x) on this connection and a helper connection at once (the machine has 2
+    cores): parcels, buffers and facilities are committed first so the helper sees them, the helper commits
+    its half while this connection holds the spec's lock, and this connection merges the sums and marks the
+    spec current. Inside a caller's transaction everything stays on `conn`.
+    """
+    standalone = not conn.is_in_transaction()
+    fv, tv = await versions(conn, spec)
+    rho, split = 0.0, 0.0
+    if fractions:
+        async with conn.transaction():
+            rho, split = await ensure_targets(conn, tv)
     async with conn.transaction():
         # Sorting/hashing 400k facility-parcel pairs in memory instead of on disk.
         await conn.execute("SET LOCAL work_mem = '128MB'")
-        fv, tv = await versions(conn, spec)
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", spec.key)
         row = await conn.fetchrow("SELECT facility_version, target_version FROM coverage_spec WHERE spec = $1", spec.key)
         has_fractions = row is not None and row["target_version"] == tv
         stale = row is not None and row["facility_version"] != fv
-        rho = await ensure_targets(conn, tv) if fractions or (has_fractions and stale) else 0.0
+        if has_fractions and stale and not fractions:
+            rho, split = await ensure_targets(conn, tv)
         if row is None:
             await _build(conn, spec, fv)
         elif stale:
             await _refresh(conn, spec, fv, has_fractions, rho)
-        if fractions and not has_fractions:
-            await conn.execute("DELETE FROM coverage_fraction WHERE spec = $1", spec.key)
-            await conn.execute(FRACTIONS.format(fac=ALL_FACILITIES, only=""), spec.key, rho)
-            # Fresh statistics, or the planner expects no fractions for a new spec and nests loops over 200k rows.
-            await conn.execute("ANALYZE coverage_fraction")
-            await conn.execute("DELETE FROM coverage_sum WHERE spec = $1", spec.key)
-            await conn.execute(SUMS, spec.key)
-            await conn.execute("UPDATE coverage_spec SET target_version = $2 WHERE spec = $1", spec.key, tv)
+        if fractions and not has_fractions and not standalone:
+            await _fractions(conn, spec, tv, rho)
+    if fractions and not has_fractions and standalone:
+        helper = await workers.helper(conn) if await _worth_splitting(conn) else None
+        try:
+            await _fractions_split(conn, helper, spec, tv, rho, split)
+        finally:
+            if helper is not None:
+                await workers.release(helper)
+
+
+#: Below this many parcels a second connection costs more (connecting, planning) than it saves.
+SPLIT_MIN_TARGETS = 20_000
+INF = float("inf")
+
+
+async def _worth_splitting(conn: asyncpg.Connection) -> bool:
+    n = await conn.fetchval("SELECT reltuples FROM pg_class WHERE oid = 'coverage_target'::regclass")
+    return (n or 0) >= SPLIT_MIN_TARGETS
+
+
+async def _begin_fractions(conn: asyncpg.Connection, spec: Spec, tv: str) -> bool:
+    """Take the spec's lock (this transaction); False when another request already computed these fractions."""
+    await conn.execute("SET LOCAL work_mem = '128MB'")
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", spec.key)
+    return not await conn.fetchval("SELECT target_version IS NOT DISTINCT FROM $2 FROM coverage_spec WHERE spec = $1",
+                                   spec.key, tv)
+
+
+async def _fractions(conn: asyncpg.Connection, spec: Spec, tv: str, rho: float) -> None:
+    """Every parcel's covered fraction and the district/grid sums, in the caller's transaction, on one connection."""
+    await conn.execute("DELETE FROM coverage_fraction WHERE spec = $1", spec.key)
+    await conn.execute("DELETE FROM coverage_sum WHERE spec = $1", spec.key)
+    await conn.execute(BAND.format(fac=BAND_FACILITIES, only=IN_BAND), spec.key, rho, -INF, INF)
+    await _finish_fractions(conn, spec, tv)
+
+
+async def _finish_fractions(conn: asyncpg.Connection, spec: Spec, tv: str) -> None:
+    # Fresh statistics, or the planner expects no fractions for a new spec and nests loops over 200k rows
+    # (an incremental refresh then runs for minutes).
+    await conn.execute("ANALYZE coverage_fraction")
+    await conn.execute("UPDATE coverage_spec SET target_version = $2 WHERE spec = $1", spec.key, tv)
+
+
+async def _fractions_split(conn: asyncpg.Connection, helper: asyncpg.Connection | None, spec: Spec, tv: str,
+                           rho: float, split: float) -> None:
+    """The same, west of `split` on `conn` and east of it on `helper` at the same time (when there is one)."""
+    if helper is None:
+        async with conn.transaction():
+            if await _begin_fractions(conn, spec, tv):
+                await _fractions(conn, spec, tv, rho)
+        return
+    # Old rows go in a transaction of their own: the helper's inserts must not wait on this one's deletions.
+    async with conn.transaction():
+        if not await _begin_fractions(conn, spec, tv):
+            return
+        await conn.execute("DELETE FROM coverage_fraction WHERE spec = $1", spec.key)
+        await conn.execute("DELETE FROM coverage_sum WHERE spec = $1", spec.key)
+    async with conn.transaction():
+        # Holding the lock while the helper writes: a second request waits, then finds the work done. Should
+        # this transaction fail, the helper's committed half stays with target_version unset and is deleted first
+        # by the next attempt.
+        if not await _begin_fractions(conn, spec, tv):
+            return
+        done = await asyncio.gather(conn.execute(BAND.format(fac=BAND_FACILITIES, only=IN_BAND), spec.key, rho, -INF, split),
+                                    _helper_band(helper, spec, rho, split, INF), return_exceptions=True)
+        for r in done:
+            if isinstance(r, BaseException):
+                raise r
+        await conn.execute(MERGE_SUMS, spec.key)
+        await _finish_fractions(conn, spec, tv)
+
+
+async def _helper_band(helper: asyncpg.Connection, spec: Spec, rho: float, lo: float, hi: float) -> None:
+    """Fractions and sums of the parcels with centroid x in [lo, hi), computed and committed on the helper."""
+    async with helper.transaction():
+        await helper.execute("SET LOCAL work_mem = '128MB'")
+        await helper.execute(BAND.format(fac=BAND_FACILITIES, only=IN_BAND), spec.key, rho, lo, hi)
 
 
 async def _build(conn: asyncpg.Connection, spec: Spec, fv: int) -> None:
@@ -188,7 +303,7 @@ async def _build(conn: asyncpg.Connection, spec: Spec, fv: int) -> None:
     await conn.execute("INSERT INTO coverage_facility (spec, fac_id, radius, geom) SELECT $1, id, radius, geom "
                        f"FROM ({_shift(spec.sql, 1)}) s WHERE radius > 0", spec.key, *spec.args)
     await conn.execute(PIECES.format(only=""), spec.key)
-    await conn.execute("ANALYZE coverage_piece")
+    await conn.execute("ANALYZE coverage_piece, coverage_facility")
 
 
 async def _refresh(conn: asyncpg.Connection, spec: Spec, fv: int, with_fractions: bool, rho: float) -> None:
@@ -210,6 +325,9 @@ async def _refresh(conn: asyncpg.Connection, spec: Spec, fv: int, with_fractions
             "CREATE TEMP TABLE cov_aff ON COMMIT DROP AS SELECT DISTINCT t.target_id AS id FROM cov_moved g "
             "CROSS JOIN LATERAL (SELECT t.target_id FROM coverage_target t "
             "WHERE ST_DWithin(t.cent, g.geom, g.radius + $1) OFFSET 0) t", rho)
+        # A key on the parcels to recompute: whatever join the planner picks for "IN cov_aff" is then an index
+        # probe, never a scan of cov_aff per candidate parcel (minutes, with statistics of a truncated cache).
+        await conn.execute("ALTER TABLE cov_aff ADD PRIMARY KEY (id)")
         await conn.execute("ANALYZE cov_aff")
     await conn.execute(f"DELETE FROM coverage_piece WHERE spec = $1 {changed}", spec.key)
     await conn.execute(f"DELETE FROM coverage_facility WHERE spec = $1 {changed}", spec.key)

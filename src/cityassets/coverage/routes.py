@@ -43,14 +43,20 @@ async def get_indicator_value(indicator_id: str, request: Request, conn: BulkSes
 
 @router.get("/{indicator_id}/gaps")
 async def get_gaps(indicator_id: str, request: Request, conn: BulkSessionDep, _: BulkReadPrincipal,
-                   district: str | None = None, limit: int = Query(1000)) -> dict[str, Any]:
-    """Uncovered land as GeoJSON (CRS84) with area and population per polygon, largest first."""
-    rows = await gaps.gap_rows(conn, indicator_id, overrides(request), district, limit)
-    return gaps.feature_collection(indicator_id, rows)
+                   district: str | None = None, limit: int = Query(1000), method: str = "euclidean") -> dict[str, Any]:
+    """Uncovered land as GeoJSON (CRS84) with area and population per polygon, largest first.
+
+    method=network: the residential parcels no facility reaches within its radius along the roads.
+    """
+    rows = await gaps.gap_rows(conn, indicator_id, overrides(request), district, limit, method)
+    return gaps.feature_collection(indicator_id, rows, method)
 
 
 @router.get("/{indicator_id}/candidates")
 async def get_candidates(indicator_id: str, request: Request, conn: BulkSessionDep, _: BulkReadPrincipal,
-                         district: str | None = None, count: int = Query(5)) -> dict[str, Any]:
-    """Where to build next: N sites that cover the most uncovered population (greedy maximal coverage)."""
-    return await siting.candidates(conn, indicator_id, overrides(request), district, count)
+                         district: str | None = None, count: int = Query(5), method: str = "euclidean") -> dict[str, Any]:
+    """Where to build next: N sites that cover the most uncovered population (greedy maximal coverage).
+
+    method=network: sites are road nodes and coverage is measured along the roads.
+    """
+    return await siting.candidates(conn, indicator_id, overrides(request), district, count, method)
