@@ -68,14 +68,19 @@ async def copy(conn: asyncpg.Connection, name: str, df: pd.DataFrame, cols: list
     await conn.copy_records_to_table(name, records=recs, columns=[*cols, "wkb"])
 
 
+async def load_districts(conn: asyncpg.Connection, city: dict[str, gpd.GeoDataFrame], srid: int) -> None:
+    """Districts 4102xx (the first three central), staged in s_districts."""
+    d = city["districts"].assign(code=[f"4102{i:02d}" for i in city["districts"].district_id])
+    await copy(conn, "s_districts", d, ["district_id", "code", "name"])
+    await conn.execute(f"INSERT INTO districts (code, name_zh, central_city, geom) SELECT code, name, district_id <= 3, "
+                       f"ST_Multi(ST_GeomFromWKB(wkb, {srid})) FROM s_districts")
+
+
 async def load(dsn: str, city: dict[str, gpd.GeoDataFrame], srid: int) -> None:
     """Districts 4102xx, residential footprints, greens, toilets with 16-digit codes, streets."""
     conn = await asyncpg.connect(dsn)
     try:
-        d = city["districts"].assign(code=[f"4102{i:02d}" for i in city["districts"].district_id])
-        await copy(conn, "s_districts", d, ["district_id", "code", "name"])
-        await conn.execute(f"INSERT INTO districts (code, name_zh, central_city, geom) SELECT code, name, district_id <= 3, "
-                           f"ST_Multi(ST_GeomFromWKB(wkb, {srid})) FROM s_districts")
+        await load_districts(conn, city, srid)
         b = city["buildings"]
         await copy(conn, "s_buildings", b, ["bldg_id", "district_id", "pop"])
         await conn.execute(f"INSERT INTO residential_areas (name, population, district_code, geom) SELECT 'b' || bldg_id, "
@@ -140,10 +145,7 @@ def load_via_uploads(dsn: str, city: dict[str, gpd.GeoDataFrame], srid: int, fol
     async def frame() -> str:
         conn = await asyncpg.connect(dsn)
         try:
-            d = city["districts"].assign(code=[f"4102{i:02d}" for i in city["districts"].district_id])
-            await copy(conn, "s_districts", d, ["district_id", "code", "name"])
-            await conn.execute(f"INSERT INTO districts (code, name_zh, central_city, geom) SELECT code, name, "
-                               f"district_id <= 3, ST_Multi(ST_GeomFromWKB(wkb, {srid})) FROM s_districts")
+            await load_districts(conn, city, srid)
             await conn.execute("DROP TABLE s_districts")
             return await create_token(conn, "admin", label="bench")
         finally:

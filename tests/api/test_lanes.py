@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 
@@ -28,32 +30,30 @@ async def test_gate_admits_in_arrival_order() -> None:
     assert order == list(range(20))
 
 
-async def test_reads_pass_while_the_bulk_lane_is_full(app, client, city) -> None:
-    bulk: FifoGate = app.state.bulk_gate
-    held = bulk._free
+@asynccontextmanager
+async def _all_slots_of(gate: FifoGate) -> AsyncIterator[None]:
+    held = gate._free
     for _ in range(held):
-        await bulk.__aenter__()
+        await gate.__aenter__()
     try:
+        yield
+    finally:
+        for _ in range(held):
+            await gate.__aexit__(None, None, None)
+
+
+async def test_reads_pass_while_the_bulk_lane_is_full(app, client, city) -> None:
+    async with _all_slots_of(app.state.bulk_gate):
         r = await asyncio.wait_for(client.get("/collections/manholes/items?limit=1"), timeout=10)
         assert r.status_code == 200
         # ...while a bulk request (an indicator) waits for the lane rather than taking a read slot.
         waiting = asyncio.create_task(client.get("/indicators/toilet_density"))
         await asyncio.sleep(0.2)
         assert not waiting.done()
-    finally:
-        for _ in range(held):
-            await bulk.__aexit__(None, None, None)
     assert (await asyncio.wait_for(waiting, timeout=60)).status_code == 200
 
 
 async def test_bulk_requests_pass_while_the_interactive_lane_is_full(app, client, city) -> None:
-    gate: FifoGate = app.state.gate
-    held = gate._free
-    for _ in range(held):
-        await gate.__aenter__()
-    try:
+    async with _all_slots_of(app.state.gate):
         r = await asyncio.wait_for(client.get("/indicators/toilet_density"), timeout=60)
         assert r.status_code == 200, r.text
-    finally:
-        for _ in range(held):
-            await gate.__aexit__(None, None, None)
