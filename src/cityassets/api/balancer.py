@@ -19,7 +19,7 @@ import multiprocessing
 import selectors
 import signal
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
@@ -35,6 +35,8 @@ class _FedServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, inbox: socket.socket) -> None:
         super().__init__(config)
         self.inbox = inbox
+        # The loop keeps only weak references to tasks: hold each handover until it is done.
+        self._handovers: set[asyncio.Task[object]] = set()
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=[])  # lifespan startup, no listening socket
@@ -64,7 +66,9 @@ class _FedServer(uvicorn.Server):
                 self.should_exit = True
                 return
             for fd in fds:
-                loop.create_task(loop.connect_accepted_socket(self._protocol, socket.socket(fileno=fd)))
+                task = loop.create_task(loop.connect_accepted_socket(self._protocol, socket.socket(fileno=fd)))
+                self._handovers.add(task)
+                task.add_done_callback(self._handovers.discard)
 
 
 def _worker(config_kwargs: dict[str, Any], inbox: socket.socket) -> None:
@@ -75,7 +79,6 @@ def _worker(config_kwargs: dict[str, Any], inbox: socket.socket) -> None:
 class _Worker:
     process: multiprocessing.process.BaseProcess
     feed: socket.socket
-    sent: int = field(default=0)
 
 
 class Balancer:
@@ -104,7 +107,6 @@ class Balancer:
             w = self.workers[i]
             try:
                 socket.send_fds(w.feed, [b"c"], [conn.fileno()])
-                w.sent += 1
                 return
             except OSError:
                 self._replace(i)

@@ -81,6 +81,18 @@ def _stored_queries(version: str, describe_: bool) -> str:
             "</wfs:StoredQueryDescription></wfs:DescribeStoredQueriesResponse>")
 
 
+async def _features(conn, op: str, q: query.WfsQuery, p: query.Presentation, ref: str | None, settings: Settings,
+                    version: str, url: str, items: list[tuple[str, str]] | None) -> Response:
+    """GetFeature or GetPropertyValue, whichever encoding (KVP or XML) the request came in."""
+    if op == "GetPropertyValue":
+        if not ref:
+            raise missing("valueReference")
+        body, media = await getfeature.get_property_value(conn, q, p, settings, ref)
+    else:
+        body, media = await getfeature.get_feature(conn, q, p, settings, version, url, items)
+    return _xml(body, media)
+
+
 async def _dispatch_kvp(request: Request, items: list[tuple[str, str]], conn, settings: Settings,
                         principal: AuthPrincipal) -> Response:
     params = {k.upper(): v for k, v in items}
@@ -114,14 +126,7 @@ async def _dispatch_kvp(request: Request, items: list[tuple[str, str]], conn, se
     if op in ("GetFeature", "GetPropertyValue"):
         p = query.presentation(get, settings, version)
         q = query.from_kvp(get, settings, version, p)
-        if op == "GetPropertyValue":
-            ref = get("VALUEREFERENCE")
-            if not ref:
-                raise missing("valueReference")
-            body, media = await getfeature.get_property_value(conn, q, p, settings, ref)
-        else:
-            body, media = await getfeature.get_feature(conn, q, p, settings, version, url, items)
-        return _xml(body, media)
+        return await _features(conn, op, q, p, get("VALUEREFERENCE"), settings, version, url, items)
     raise WfsError("Transaction is sent as XML by POST", "OperationNotSupported", "request", status=400)
 
 
@@ -154,14 +159,7 @@ async def _dispatch_xml(request: Request, raw: bytes, conn, settings: Settings, 
     attrs = {k.upper(): v for k, v in root.attrib.items()}
     p = query.presentation(lambda k: attrs.get(k), settings, version)
     q = query.from_xml(root, settings, version, p)
-    if op == "GetPropertyValue":
-        ref = root.get("valueReference")
-        if not ref:
-            raise missing("valueReference")
-        body, media = await getfeature.get_property_value(conn, q, p, settings, ref)
-    else:
-        body, media = await getfeature.get_feature(conn, q, p, settings, version, url, None)
-    return _xml(body, media)
+    return await _features(conn, op, q, p, root.get("valueReference"), settings, version, url, None)
 
 
 async def _body(request: Request) -> bytes:
