@@ -106,11 +106,12 @@ async def test_incremental_update_matches_shapely_and_full_rebuild(client, db, t
         assert full["population_share"] == pytest.approx(incremental[k]["population_share"], abs=1e-3)
 
 
-async def test_cold_build_split_over_two_connections_matches_shapely(client, db, town, random_town, monkeypatch):
-    """The cold build's two halves (this connection west of the split, a helper east of it) add up exactly."""
+async def test_cold_build_in_strips_over_two_connections_matches_shapely(client, db, town, random_town, monkeypatch):
+    """The cold build's strips, taken in turn by this connection and a helper, add up exactly."""
     from cityassets.coverage import radius, workers
 
     monkeypatch.setattr(radius, "SPLIT_MIN_TARGETS", 0)
+    monkeypatch.setattr(radius, "STRIPS", 6)
     opened: list = []
     real = workers.helper
 
@@ -119,18 +120,31 @@ async def test_cold_build_split_over_two_connections_matches_shapely(client, db,
         opened.append(h)
         return h
 
+    strips: list = []
+    real_band = radius.band
+
+    async def band(conn, spec, rho, lo, hi):
+        strips.append((conn, spec.key, lo, hi))
+        await real_band(conn, spec, rho, lo, hi)
+
     monkeypatch.setattr(workers, "helper", spy)
+    monkeypatch.setattr(radius, "band", band)
     await client.get("/indicators/green_300m", params={"district": D})  # parcels' table current
-    # Split through the middle of this town, so both connections compute some of its parcels.
-    await db.execute("UPDATE coverage_state SET value = $1 WHERE name = 'targets_split'", town.x0 + X0 + 1500)
+    # Strips cut through this town every 500 m, so both connections compute some of its parcels.
+    cuts = [town.x0 + X0 + 500.0 * k for k in range(1, 6)]
+    await db.execute("DELETE FROM coverage_state WHERE name LIKE 'targets_cut:%'")
+    await db.execute("INSERT INTO coverage_state (name, version, value) SELECT 'targets_cut:' || (k - 1), "
+                     "(SELECT version FROM coverage_state WHERE name = 'targets'), v FROM unnest($1::float8[]) "
+                     "WITH ORDINALITY u(v, k)", cuts)
     await db.execute("DELETE FROM coverage_spec")
+    strips.clear()
     await check(client, town)
     assert len(opened) == len(CASES) and all(h is not None and h.is_closed() for h in opened)
-    halves = await db.fetchrow(
-        "SELECT count(*) FILTER (WHERE ST_X(t.cent) < $2) AS west, count(*) FILTER (WHERE ST_X(t.cent) >= $2) AS east "
-        "FROM coverage_fraction f JOIN coverage_target t USING (target_id) WHERE f.spec LIKE 'green|%' AND t.district_code = $1",
-        D, town.x0 + X0 + 1500)
-    assert halves["west"] > 0 and halves["east"] > 0
+    # Every spec built in six strips covering the whole line, each strip once, and the helper took some of them.
+    for key in {k for _, k, _, _ in strips}:
+        mine = sorted((lo, hi) for _, k, lo, hi in strips if k == key)
+        assert [lo for lo, _ in mine] == [-radius.INF, *cuts] and [hi for _, hi in mine] == [*cuts, radius.INF]
+    assert any(c in opened for c, *_ in strips) and any(c not in opened for c, *_ in strips)
     # One sum row per district and grid cell, as the incremental deltas expect.
     assert await db.fetchval("SELECT count(*) FROM (SELECT 1 FROM coverage_sum GROUP BY spec, district_code, grid_code "
                              "HAVING count(*) > 1) d") == 0
