@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 import shapely
+import shapely.affinity
 from shapely.geometry import box
 
 from tests.coverage.town import add_asset, add_district, add_green, add_parcel, local
 from tests.fixtures import auth
 
-A, B = "419901", "419902"
+A, B, C = "419901", "419902", "419909"
 
 
 @pytest.fixture(scope="module")
@@ -146,3 +147,23 @@ async def test_toilets_density_mix_and_residential(client, db, town, tokens):
     gap = sum(f["properties"]["area_m2"] for f in r.json()["features"])
     exact = box(20000, 0, 22000, 1000).difference(shapely.Point(20500, 500).buffer(500, quad_segs=256)).area
     assert gap == pytest.approx(exact, rel=1e-3)
+
+
+async def test_edge_parcel_outside_the_buffer_is_a_whole_gap(client, db, town):
+    """A thin parcel tangent to a buffer's rounded corner: its circumcircle straddles the buffer edge and its box
+    meets the buffer's box, yet no part of it is within 300 m: 0 % covered, and the whole parcel is a gap."""
+    await add_district(db, town, C, box(99000, -1000, 101000, 1000))
+    await add_green(db, town, C, box(100000, 0, 100100, 100), "G12")
+    # Centre 305.5 m from the green's corner (100100, 100) on the diagonal, 80 m long along the tangent, 4 m wide:
+    # nearest point 303.5 m away.
+    c = shapely.Point(100100 + 305.5 / 2 ** 0.5, 100 + 305.5 / 2 ** 0.5)
+    sliver = shapely.affinity.rotate(box(c.x - 40, c.y - 2, c.x + 40, c.y + 2), -45, origin=c)
+    assert 303 < shapely.distance(sliver, box(100000, 0, 100100, 100)) < 304
+    pid = await add_parcel(db, town, C, sliver, 40)
+    row = await value(client, "green_300m", C, min_area_m2="0")
+    assert row["area_share"] == pytest.approx(0.0, abs=1e-9)
+    r = await client.get("/indicators/green_300m/gaps", params={"district": C, "min_area_m2": "0"})
+    assert r.status_code == 200, r.text
+    got = [(f["properties"]["target_id"], f["properties"]["area_m2"], f["properties"]["population"])
+           for f in r.json()["features"]]
+    assert got == [(pid, pytest.approx(320.0, abs=0.1), 40.0)]

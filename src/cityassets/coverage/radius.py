@@ -95,10 +95,11 @@ async def versions(conn: asyncpg.Connection, spec: Spec) -> tuple[int, str]:
 # computes) or, in an incremental refresh, to the parcels near what changed. {probe} is a bare box test (the
 # index condition of ST_DWithin, REACH or REACH_IN_BAND): the distance is computed once per pair anyway, and
 # `m <= rho` drops the box's corners. Each parcel's area, population, district and grid cell ride along, so the
-# sums need no second pass over the parcels. An edge parcel is intersected with each buffer piece whose box overlaps its own, and
-# the small clips are unioned (far cheaper than unioning whole buffers around a 20 m parcel); each piece is first
-# cut to the parcel's box (ST_ClipByBox2D: linear, no topology), so the exact overlay only sees the few vertices
-# near the parcel (−35 % on that step). The parcel lies inside the box, so the intersection is unchanged.
+# sums need no second pass over the parcels. An edge parcel is intersected with each buffer piece whose box
+# overlaps its own, and the small clips are unioned (far cheaper than unioning whole buffers around a 20 m
+# parcel); each piece is first cut to the parcel's box (ST_ClipByBox2D: linear, no topology), so the exact overlay
+# only sees the few vertices near the parcel (−35 % on that step). The parcel lies inside the box, so the
+# intersection is unchanged.
 FRACTION_ROWS = f"""
 WITH m AS MATERIALIZED (
   SELECT x.id, min(x.d) AS m, max(x.rho) AS rho, max(x.area) AS area, max(x.pop) AS pop, max(x.dc) AS dc,
@@ -123,11 +124,14 @@ IN_BAND = "AND ST_X(t.cent) >= $3 AND ST_X(t.cent) < $4"
 REACH = "ST_Expand(f.geom, f.radius + $2)"
 REACH_IN_BAND = ("ST_MakeEnvelope(GREATEST(ST_XMin(f.geom) - f.radius - $2, $3), ST_YMin(f.geom) - f.radius - $2, "
                  "LEAST(ST_XMax(f.geom) + f.radius + $2, $4), ST_YMax(f.geom) + f.radius + $2, ST_SRID(f.geom))")
-FRACTIONS = "INSERT INTO coverage_fraction (spec, target_id, frac) SELECT $1, target_id, frac FROM (" + FRACTION_ROWS + ") r"
+# No row for a parcel with nothing covered (an edge parcel whose box meets a piece's box but not the piece): no row
+# means 0 to every reader, as for a parcel out of reach.
+FRACTIONS = ("INSERT INTO coverage_fraction (spec, target_id, frac) SELECT $1, target_id, frac FROM ("
+             + FRACTION_ROWS + ") r WHERE frac > 0")
 # A band's fractions and its district/grid sums in one statement: land and population totals from the band's
 # parcels, the covered parts from the fraction rows themselves (carried columns, no join back to the parcels).
 BAND = ("WITH r AS MATERIALIZED (" + FRACTION_ROWS + "), "
-        "ins AS (INSERT INTO coverage_fraction (spec, target_id, frac) SELECT $1, target_id, frac FROM r) "
+        "ins AS (INSERT INTO coverage_fraction (spec, target_id, frac) SELECT $1, target_id, frac FROM r WHERE frac > 0) "
         "INSERT INTO coverage_sum (spec, district_code, grid_code, area, covered_area, pop, covered_pop) "
         "SELECT $1, d, g, sum(a), sum(ca), sum(p), sum(cp) FROM ("
         "SELECT district_code AS d, grid_code AS g, area AS a, 0 AS ca, pop AS p, 0 AS cp FROM coverage_target "
