@@ -8,6 +8,9 @@ Every cold build ANALYZEs coverage_fraction (the incremental refresh needs its r
 nests loops over 200k rows) and coverage_piece / coverage_facility. The planner only needs their sizes and
 a rough spread, not 30,000-row samples: with a statistics target of 10 (3,000 rows sampled) those ANALYZEs
 took 10 ms instead of 40–67 ms on the bench city, twice per cold build of green_300m + park_500m.
+
+The cold build's strip cuts now live in coverage_state as 'targets_cut:<k>'; the old single 'targets_split' row
+is dropped (the cache rebuilds its rows on the next request).
 """
 from alembic import op
 
@@ -30,6 +33,7 @@ def _set(target: int) -> None:
 
 def upgrade() -> None:
     _set(10)
+    op.execute("DELETE FROM coverage_state WHERE name = 'targets_split'")
 
 
 def downgrade() -> None:
