@@ -1,4 +1,4 @@
-"""cityassets.coverage.workers: a helper connection for the second half of a cold build (the machine has 2 cores)."""
+"""cityassets.coverage.workers: a helper connection that takes strips of a cold build (the machine has 2 cores)."""
 
 from __future__ import annotations
 
