@@ -93,8 +93,9 @@ async def versions(conn: asyncpg.Connection, spec: Spec) -> tuple[int, str]:
 # all; only the parcels in between are intersected with the buffers. {fac} is the facility set probed, {only}
 # restricts the parcels: to a band of centroid x in [$3, $4) (IN_BAND, the spatial partition a connection
 # computes) or, in an incremental refresh, to the parcels near what changed. {probe} is a bare box test (the
-# index condition of ST_DWithin, REACH or REACH_IN_BAND): the distance is computed once per pair anyway, and
-# `m <= rho` drops the box's corners. Each parcel's area, population, district and grid cell ride along, so the
+# index condition of ST_DWithin, REACH or REACH_IN_BAND); the distance is computed once per pair, and a pair
+# farther than its parcel's own rho is dropped before the sort, as it decides nothing (29 % of the pairs on the
+# bench city, −15 % on the statement). Each parcel's area, population, district and grid cell ride along, so the
 # sums need no second pass over the parcels. An edge parcel is intersected with each buffer piece whose box
 # overlaps its own, and the small clips are unioned (far cheaper than unioning whole buffers around a 20 m
 # parcel); each piece is first cut to the parcel's box (ST_ClipByBox2D: linear, no topology), so the exact overlay
@@ -104,19 +105,18 @@ FRACTION_ROWS = f"""
 WITH m AS MATERIALIZED (
   SELECT x.id, min(x.d) AS m, max(x.rho) AS rho, max(x.area) AS area, max(x.pop) AS pop, max(x.dc) AS dc,
          max(x.gc) AS gc
-  FROM {{fac}} f CROSS JOIN LATERAL (
+  FROM {{fac}} f CROSS JOIN LATERAL (SELECT * FROM (
     SELECT t.target_id AS id, ST_Distance(f.geom, t.cent) - f.radius AS d, t.rho, t.area, t.pop,
            t.district_code AS dc, t.grid_code AS gc FROM coverage_target t
-    WHERE t.cent && {{probe}} {{only}} OFFSET 0) x
-  GROUP BY x.id),
-c AS MATERIALIZED (SELECT * FROM m WHERE m <= rho)
-SELECT id AS target_id, 1.0::float8 AS frac, area, pop, dc, gc FROM c WHERE m <= -rho
+    WHERE t.cent && {{probe}} {{only}} OFFSET 0) y WHERE y.d <= y.rho) x
+  GROUP BY x.id)
+SELECT id AS target_id, 1.0::float8 AS frac, area, pop, dc, gc FROM m WHERE m <= -rho
 UNION ALL
-SELECT c.id, LEAST(1.0, ST_Area(ST_Union(ST_Intersection(t.geom, ST_ClipByBox2D(p.geom, ST_Expand(t.geom::box2d, 1)))))
-                 / c.area), c.area, c.pop, c.dc, c.gc
-FROM c JOIN {TARGETS} t ON t.id = c.id JOIN coverage_piece p ON p.spec = $1 AND p.geom && t.geom
-WHERE c.m > -c.rho AND c.area > 0
-GROUP BY c.id, t.geom, c.area, c.pop, c.dc, c.gc
+SELECT m.id, LEAST(1.0, ST_Area(ST_Union(ST_Intersection(t.geom, ST_ClipByBox2D(p.geom, ST_Expand(t.geom::box2d, 1)))))
+                 / m.area), m.area, m.pop, m.dc, m.gc
+FROM m JOIN {TARGETS} t ON t.id = m.id JOIN coverage_piece p ON p.spec = $1 AND p.geom && t.geom
+WHERE m.m > -m.rho AND m.area > 0
+GROUP BY m.id, t.geom, m.area, m.pop, m.dc, m.gc
 """
 IN_BAND = "AND ST_X(t.cent) >= $3 AND ST_X(t.cent) < $4"
 # The probe box: a facility's reach, or in a strip only the part of it inside [$3, $4], so the index returns no
