@@ -95,28 +95,27 @@ async def versions(conn: asyncpg.Connection, spec: Spec) -> tuple[int, str]:
 # computes) or, in an incremental refresh, to the parcels near what changed. {probe} is a bare box test (the
 # index condition of ST_DWithin, REACH or REACH_IN_BAND); the distance is computed once per pair, and a pair
 # farther than its parcel's own rho is dropped before the sort, as it decides nothing (29 % of the pairs on the
-# bench city, −15 % on the statement). Each parcel's area, population, district and grid cell ride along, so the
-# sums need no second pass over the parcels. An edge parcel is intersected with each buffer piece whose box
+# bench city, −15 % on the statement). Each parcel's area, population and cell key (its district and grid cell,
+# as one integer: coverage_cell) ride along, so the sums need no second pass over the parcels. An edge parcel is intersected with each buffer piece whose box
 # overlaps its own, and the small clips are unioned (far cheaper than unioning whole buffers around a 20 m
 # parcel); each piece is first cut to the parcel's box (ST_ClipByBox2D: linear, no topology), so the exact overlay
 # only sees the few vertices near the parcel (−35 % on that step). The parcel lies inside the box, so the
 # intersection is unchanged.
 FRACTION_ROWS = f"""
 WITH m AS MATERIALIZED (
-  SELECT x.id, min(x.d) AS m, max(x.rho) AS rho, max(x.area) AS area, max(x.pop) AS pop, max(x.dc) AS dc,
-         max(x.gc) AS gc
+  SELECT x.id, min(x.d) AS m, max(x.rho) AS rho, max(x.area) AS area, max(x.pop) AS pop, max(x.cell) AS cell
   FROM {{fac}} f CROSS JOIN LATERAL (SELECT * FROM (
-    SELECT t.target_id AS id, ST_Distance(f.geom, t.cent) - f.radius AS d, t.rho, t.area, t.pop,
-           t.district_code AS dc, t.grid_code AS gc FROM coverage_target t
+    SELECT t.target_id AS id, ST_Distance(f.geom, t.cent) - f.radius AS d, t.rho, t.area, t.pop, t.cell
+    FROM coverage_target t
     WHERE t.cent && {{probe}} {{only}} OFFSET 0) y WHERE y.d <= y.rho) x
   GROUP BY x.id)
-SELECT id AS target_id, 1.0::float8 AS frac, area, pop, dc, gc FROM m WHERE m <= -rho
+SELECT id AS target_id, 1.0::float8 AS frac, area, pop, cell FROM m WHERE m <= -rho
 UNION ALL
 SELECT m.id, LEAST(1.0, ST_Area(ST_Union(ST_Intersection(t.geom, ST_ClipByBox2D(p.geom, ST_Expand(t.geom::box2d, 1)))))
-                 / m.area), m.area, m.pop, m.dc, m.gc
+                 / m.area), m.area, m.pop, m.cell
 FROM m JOIN {TARGETS} t ON t.id = m.id JOIN coverage_piece p ON p.spec = $1 AND p.geom && t.geom
 WHERE m.m > -m.rho AND m.area > 0
-GROUP BY m.id, t.geom, m.area, m.pop, m.dc, m.gc
+GROUP BY m.id, t.geom, m.area, m.pop, m.cell
 """
 IN_BAND = "AND ST_X(t.cent) >= $3 AND ST_X(t.cent) < $4"
 # The probe box: a facility's reach, or in a strip only the part of it inside [$3, $4], so the index returns no
@@ -129,14 +128,16 @@ REACH_IN_BAND = ("ST_MakeEnvelope(GREATEST(ST_XMin(f.geom) - f.radius - $2, $3),
 FRACTIONS = ("INSERT INTO coverage_fraction (spec, target_id, frac) SELECT $1, target_id, frac FROM ("
              + FRACTION_ROWS + ") r WHERE frac > 0")
 # A band's fractions and its district/grid sums in one statement: land and population totals from the band's
-# parcels, the covered parts from the fraction rows themselves (carried columns, no join back to the parcels).
+# parcels, the covered parts from the fraction rows themselves (carried columns, no join back to the parcels),
+# summed per integer cell key and named by coverage_cell at the end (not sorted by two text codes).
 BAND = ("WITH r AS MATERIALIZED (" + FRACTION_ROWS + "), "
         "ins AS (INSERT INTO coverage_fraction (spec, target_id, frac) SELECT $1, target_id, frac FROM r WHERE frac > 0) "
         "INSERT INTO coverage_sum (spec, district_code, grid_code, area, covered_area, pop, covered_pop) "
-        "SELECT $1, d, g, sum(a), sum(ca), sum(p), sum(cp) FROM ("
-        "SELECT district_code AS d, grid_code AS g, area AS a, 0 AS ca, pop AS p, 0 AS cp FROM coverage_target "
+        "SELECT $1, c.district_code, c.grid_code, s.a, s.ca, s.p, s.cp FROM ("
+        "SELECT cell, sum(a) AS a, sum(ca) AS ca, sum(p) AS p, sum(cp) AS cp FROM ("
+        "SELECT cell, area AS a, 0 AS ca, pop AS p, 0 AS cp FROM coverage_target "
         "WHERE ST_X(cent) >= $3 AND ST_X(cent) < $4 UNION ALL "
-        "SELECT dc, gc, 0, area * frac, 0, pop * frac FROM r) x GROUP BY d, g")
+        "SELECT cell, 0, area * frac, 0, pop * frac FROM r) x GROUP BY cell) s JOIN coverage_cell c USING (cell)")
 # One row per district and grid cell again once every strip has added its own.
 MERGE_SUMS = """
 WITH d AS (DELETE FROM coverage_sum WHERE spec = $1 RETURNING *)
@@ -155,13 +156,17 @@ NEAR_CHANGED = ("(SELECT * FROM coverage_facility f WHERE f.spec = $1 AND f.fac_
                 "AND ST_DWithin(n.geom, g.geom, n.radius + g.radius + 2 * $2) OFFSET 0) n))")
 PIECES = ("INSERT INTO coverage_piece (spec, fac_id, geom) SELECT $1, fac_id, "
           f"ST_Subdivide(ST_Buffer(geom, radius, {BUFFER}), {SUBDIVIDE}) FROM coverage_facility WHERE spec = $1 {{only}}")
+# Parcels with their cell key: one integer per distinct (district, grid cell) pair, named in coverage_cell.
 TARGET_ROWS = f"""
-INSERT INTO coverage_target (target_id, district_code, grid_code, area, pop, cent, rho)
-SELECT t.id, t.district_code, g.code, ST_Area(t.geom), t.population, c, ST_MaxDistance(c, t.geom)
-FROM {TARGETS} t CROSS JOIN LATERAL ST_Centroid(t.geom) c
-LEFT JOIN LATERAL (SELECT code FROM {GRID} g WHERE g.retired_at IS NULL AND ST_Intersects(g.geom, c) LIMIT 1) g ON true
-WHERE t.retired_at IS NULL AND NOT ST_IsEmpty(t.geom)
+INSERT INTO coverage_target (target_id, district_code, grid_code, cell, area, pop, cent, rho)
+SELECT id, district_code, grid_code, dense_rank() OVER (ORDER BY district_code, grid_code), area, pop, cent, rho FROM (
+  SELECT t.id, t.district_code, g.code AS grid_code, ST_Area(t.geom) AS area, t.population AS pop, c AS cent,
+         ST_MaxDistance(c, t.geom) AS rho
+  FROM {TARGETS} t CROSS JOIN LATERAL ST_Centroid(t.geom) c
+  LEFT JOIN LATERAL (SELECT code FROM {GRID} g WHERE g.retired_at IS NULL AND ST_Intersects(g.geom, c) LIMIT 1) g ON true
+  WHERE t.retired_at IS NULL AND NOT ST_IsEmpty(t.geom)) s
 """
+CELLS = "INSERT INTO coverage_cell SELECT DISTINCT cell, district_code, grid_code FROM coverage_target"
 # Add (new − old) contributions of the recomputed parcels to the district sums.
 SUM_DELTA = """
 UPDATE coverage_sum s SET covered_area = s.covered_area + d.da, covered_pop = s.covered_pop + d.dp
@@ -196,9 +201,10 @@ async def ensure_targets(conn: asyncpg.Connection, version: str) -> tuple[float,
         return got.pop("targets"), [got[k] for k in sorted(got, key=lambda k: int(k[len(_CUT):]))]
     # Emptied and refilled with its index dropped: one sorted GiST build instead of 200k index insertions and
     # 200k dead rows. TRUNCATE locks the table until commit; readers wait for the rebuild, as they would anyway.
-    await conn.execute("TRUNCATE coverage_target")
+    await conn.execute("TRUNCATE coverage_target, coverage_cell")
     await conn.execute("DROP INDEX IF EXISTS ix_coverage_target_cent")
     await conn.execute(TARGET_ROWS)
+    await conn.execute(CELLS)
     await conn.execute("CREATE INDEX ix_coverage_target_cent ON coverage_target USING gist (cent)")
     await conn.execute("ANALYZE coverage_target")
     row = await conn.fetchrow("SELECT coalesce(max(rho), 0) AS rho, percentile_cont($1::float8[]) "
