@@ -120,7 +120,8 @@ GROUP BY m.id, t.geom, m.area, m.pop, m.cell
 IN_BAND = "AND ST_X(t.cent) >= $3 AND ST_X(t.cent) < $4"
 # The probe box: a facility's reach, or in a strip only the part of it inside [$3, $4], so the index returns no
 # parcel of a neighbouring strip (with 8 strips, fetching and dropping those cost ~40 % more).
-REACH = "ST_Expand(f.geom, f.radius + $2)"
+# In a refresh each candidate is then looked up in cov_aff, so the exact test (d <= the parcel's rho) comes first.
+REACH = "ST_Expand(f.geom, f.radius + $2) AND ST_DWithin(t.cent, f.geom, f.radius + t.rho)"
 REACH_IN_BAND = ("ST_MakeEnvelope(GREATEST(ST_XMin(f.geom) - f.radius - $2, $3), ST_YMin(f.geom) - f.radius - $2, "
                  "LEAST(ST_XMax(f.geom) + f.radius + $2, $4), ST_YMax(f.geom) + f.radius + $2, ST_SRID(f.geom))")
 # No row for a parcel with nothing covered (an edge parcel whose box meets a piece's box but not the piece): no row
