@@ -118,8 +118,8 @@ WHERE m.m > -m.rho AND m.area > 0
 GROUP BY m.id, t.geom, m.area, m.pop, m.cell
 """
 IN_BAND = "AND ST_X(t.cent) >= $3 AND ST_X(t.cent) < $4"
-# The probe box: a facility's reach, or in a strip only the part of it inside [$3, $4], so the index returns no
-# parcel of a neighbouring strip (with 8 strips, fetching and dropping those cost ~40 % more).
+# The probe box: a facility's reach, or in a strip only the part of it inside [$3, $4], so the index does not
+# fetch the neighbouring strip's parcels only for the x filter to drop them.
 # In a refresh each candidate is then looked up in cov_aff, so the exact test (d <= the parcel's rho) comes first.
 REACH = "ST_Expand(f.geom, f.radius + $2) AND ST_DWithin(t.cent, f.geom, f.radius + t.rho)"
 REACH_IN_BAND = ("ST_MakeEnvelope(GREATEST(ST_XMin(f.geom) - f.radius - $2, $3), ST_YMin(f.geom) - f.radius - $2, "
