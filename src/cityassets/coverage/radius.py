@@ -12,6 +12,7 @@ from the facilities that changed.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,11 +97,11 @@ async def versions(conn: asyncpg.Connection, spec: Spec) -> tuple[int, str]:
 # index condition of ST_DWithin, REACH or REACH_IN_BAND); the distance is computed once per pair, and a pair
 # farther than its parcel's own rho is dropped before the sort, as it decides nothing (29 % of the pairs on the
 # bench city, −15 % on the statement). Each parcel's area, population and cell key (its district and grid cell,
-# as one integer: coverage_cell) ride along, so the sums need no second pass over the parcels. An edge parcel is intersected with each buffer piece whose box
-# overlaps its own, and the small clips are unioned (far cheaper than unioning whole buffers around a 20 m
-# parcel); each piece is first cut to the parcel's box (ST_ClipByBox2D: linear, no topology), so the exact overlay
-# only sees the few vertices near the parcel (−35 % on that step). The parcel lies inside the box, so the
-# intersection is unchanged.
+# as one integer: coverage_cell) ride along, so the sums need no second pass over the parcels. An edge parcel
+# is intersected with each buffer piece whose box overlaps its own, and the small clips are unioned (far cheaper
+# than unioning whole buffers around a 20 m parcel); each piece is first cut to the parcel's box (ST_ClipByBox2D:
+# linear, no topology), so the exact overlay only sees the few vertices near the parcel (−35 % on that step).
+# The parcel lies inside the box, so the intersection is unchanged.
 FRACTION_ROWS = f"""
 WITH m AS MATERIALIZED (
   SELECT x.id, min(x.d) AS m, max(x.rho) AS rho, max(x.area) AS area, max(x.pop) AS pop, max(x.cell) AS cell
@@ -126,19 +127,24 @@ REACH_IN_BAND = ("ST_MakeEnvelope(GREATEST(ST_XMin(f.geom) - f.radius - $2, $3),
                  "LEAST(ST_XMax(f.geom) + f.radius + $2, $4), ST_YMax(f.geom) + f.radius + $2, ST_SRID(f.geom))")
 # No row for a parcel with nothing covered (an edge parcel whose box meets a piece's box but not the piece): no row
 # means 0 to every reader, as for a parcel out of reach.
-FRACTIONS = ("INSERT INTO coverage_fraction (spec, target_id, frac) SELECT $1, target_id, frac FROM ("
-             + FRACTION_ROWS + ") r WHERE frac > 0")
+INSERT_FRACTIONS = ("INSERT INTO coverage_fraction (spec, target_id, frac) "
+                    "SELECT $1, target_id, frac FROM {rows} WHERE frac > 0")
+FRACTIONS = INSERT_FRACTIONS.format(rows="(" + FRACTION_ROWS + ") r")
 # A band's fractions and its district/grid sums in one statement: land and population totals from the band's
 # parcels, the covered parts from the fraction rows themselves (carried columns, no join back to the parcels),
 # summed per integer cell key and named by coverage_cell at the end (not sorted by two text codes).
 BAND = ("WITH r AS MATERIALIZED (" + FRACTION_ROWS + "), "
-        "ins AS (INSERT INTO coverage_fraction (spec, target_id, frac) SELECT $1, target_id, frac FROM r WHERE frac > 0) "
+        "ins AS (" + INSERT_FRACTIONS.format(rows="r") + ") "
         "INSERT INTO coverage_sum (spec, district_code, grid_code, area, covered_area, pop, covered_pop) "
         "SELECT $1, c.district_code, c.grid_code, s.a, s.ca, s.p, s.cp FROM ("
         "SELECT cell, sum(a) AS a, sum(ca) AS ca, sum(p) AS p, sum(cp) AS cp FROM ("
         "SELECT cell, area AS a, 0 AS ca, pop AS p, 0 AS cp FROM coverage_target "
         "WHERE ST_X(cent) >= $3 AND ST_X(cent) < $4 UNION ALL "
         "SELECT cell, 0, area * frac, 0, pop * frac FROM r) x GROUP BY cell) s JOIN coverage_cell c USING (cell)")
+# Facilities whose reach (radius + the largest circumradius) overlaps the band of centroid x [$3, $4).
+BAND_FACILITIES = ("(SELECT * FROM coverage_facility WHERE spec = $1 AND ST_XMax(geom) + radius + $2 >= $3 "
+                   "AND ST_XMin(geom) - radius - $2 < $4)")
+STRIP = BAND.format(fac=BAND_FACILITIES, only=IN_BAND, probe=REACH_IN_BAND)
 # One row per district and grid cell again once every strip has added its own.
 MERGE_SUMS = """
 WITH d AS (DELETE FROM coverage_sum WHERE spec = $1 RETURNING *)
@@ -146,9 +152,6 @@ INSERT INTO coverage_sum (spec, district_code, grid_code, area, covered_area, po
 SELECT spec, district_code, grid_code, sum(area), sum(covered_area), sum(pop), sum(covered_pop) FROM d
 GROUP BY spec, district_code, grid_code
 """
-# Facilities whose reach (radius + the largest circumradius) overlaps the band of centroid x [$3, $4).
-BAND_FACILITIES = ("(SELECT * FROM coverage_facility WHERE spec = $1 AND ST_XMax(geom) + radius + $2 >= $3 "
-                   "AND ST_XMin(geom) - radius - $2 < $4)")
 # Facilities that can reach a parcel near a changed facility lie within both radii + 2 rho of it.
 # $3 = the largest radius of the spec, so the GiST index of coverage_facility serves the probe from each change.
 NEAR_CHANGED = ("(SELECT * FROM coverage_facility f WHERE f.spec = $1 AND f.fac_id IN (SELECT n.fac_id FROM cov_moved g "
@@ -287,7 +290,7 @@ async def _fractions(conn: asyncpg.Connection, spec: Spec, tv: str, rho: float) 
 
 async def band(conn: asyncpg.Connection, spec: Spec, rho: float, lo: float, hi: float) -> None:
     """Fractions and district/grid sums of the parcels with centroid x in [lo, hi)."""
-    await conn.execute(BAND.format(fac=BAND_FACILITIES, only=IN_BAND, probe=REACH_IN_BAND), spec.key, rho, lo, hi)
+    await conn.execute(STRIP, spec.key, rho, lo, hi)
 
 
 async def _finish_fractions(conn: asyncpg.Connection, spec: Spec, tv: str) -> None:
@@ -332,7 +335,8 @@ async def _fractions_split(conn: asyncpg.Connection, helper: asyncpg.Connection 
         await _finish_fractions(conn, spec, tv)
 
 
-async def _on_helper(helper: asyncpg.Connection, drain: Any) -> None:
+async def _on_helper(helper: asyncpg.Connection,
+                     drain: Callable[[asyncpg.Connection], Awaitable[None]]) -> None:
     """The helper's strips, computed and committed in one transaction of its own."""
     async with helper.transaction():
         await helper.execute("SET LOCAL work_mem = '128MB'")
