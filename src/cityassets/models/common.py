@@ -111,12 +111,12 @@ def asset_columns() -> list[Column]:
                info=info("区县代码", "district code (GB/T 2260); derived from the position when absent",
                          pattern=r"^\d{6}$", derived=True)),
         Column("grid_code", Text, info=info("单元网格", "unit grid cell code; derived from the position when absent", derived=True)),
-        Column("owner", Text, ForeignKey("organisations.code", onupdate="CASCADE"),
-               info=info("权属单位", "owner organisation code", ref="organisations")),
-        Column("authority", Text, ForeignKey("organisations.code", onupdate="CASCADE"),
+        # References to organisations(code), ON UPDATE CASCADE, enforced by statement-level triggers
+        # (migration 0006) rather than foreign keys: row-level RI cost 0.87 s per 100k rows on bulk uploads.
+        Column("owner", Text, info=info("权属单位", "owner organisation code", ref="organisations")),
+        Column("authority", Text,
                info=info("主管部门", "competent authority organisation code", ref="organisations")),
-        Column("maintainer", Text, ForeignKey("organisations.code", onupdate="CASCADE"),
-               info=info("养护单位", "maintainer organisation code", ref="organisations")),
+        Column("maintainer", Text, info=info("养护单位", "maintainer organisation code", ref="organisations")),
         vocab_col("status", LIFECYCLE_STATUS, "状态", "lifecycle status", default="in_service"),
         vocab_col("condition", CONDITION, "部件状态", "condition", default="unknown"),
         Column("install_date", Date, info=info("建设日期", "installation date")),
@@ -130,19 +130,28 @@ def asset_columns() -> list[Column]:
     ]
 
 
+def geom_check(geometry_type: str) -> CheckConstraint:
+    """Geometry validity. A point is valid when its coordinates are finite (NaN sorts above 'Infinity'), or it
+    is empty: cheaper than ST_IsValid, and the same for points but POINT(NaN NaN) (see migration 0006)."""
+    if geometry_type.upper() == "POINT":
+        return CheckConstraint(
+            "abs(ST_X(geom)) < 'Infinity'::float8 AND abs(ST_Y(geom)) < 'Infinity'::float8", name="geom_valid"
+        )
+    return CheckConstraint("ST_IsValid(geom)", name="geom_valid")
+
+
 def asset_table(name: str, geometry_type: str, columns: list[Column], *extra: Any) -> Table:
     """An asset collection table: bookkeeping + shared asset fields + its own fields."""
     own = asset_columns() + columns
     return Table(name, metadata, *bookkeeping_columns(), *own, geom_col(geometry_type),
-                 *vocab_checks(name, own), *extra,
-                 CheckConstraint("ST_IsValid(geom)", name="geom_valid"))
+                 *vocab_checks(name, own), *extra, geom_check(geometry_type))
 
 
 def reference_table(name: str, geometry_type: str, columns: list[Column], *extra: Any,
                     geometry_required: bool = True) -> Table:
     """A reference (planning) layer: bookkeeping + its own fields + geometry."""
     geom = [geom_col(geometry_type, nullable=not geometry_required)]
-    checks = [CheckConstraint("ST_IsValid(geom)", name="geom_valid")]
+    checks = [geom_check(geometry_type)]
     return Table(name, metadata, *bookkeeping_columns(), *columns, *geom,
                  *vocab_checks(name, columns), *extra, *checks)
 
