@@ -9,6 +9,7 @@ back in batches. Memory stays flat. NaN, Infinity and numbers overflowing a doub
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import threading
 from collections.abc import AsyncIterator
@@ -21,7 +22,7 @@ from cityassets.errors import InvalidRequest, PayloadTooLarge
 
 BATCH = 4096
 _QUEUED_CHUNKS = 32  # body chunks waiting for the parser (~2 MB)
-_QUEUED_BATCHES = 2  # parsed batches waiting for the pipeline (each ~10 MB of dicts)
+_QUEUED_BATCHES = 1  # parsed batches waiting for the pipeline (~10 MB of dicts; the database sets the pace)
 _END = object()
 _HEAD = 65_536
 
@@ -34,13 +35,28 @@ class _Body:
     """File-like view of the body for ijson; counts bytes for error messages and the per-feature cap."""
 
     def __init__(self, max_feature_bytes: int) -> None:
-        self.chunks: queue.Queue[bytes | None] = queue.Queue()
+        self.chunks: queue.Queue[bytes | None] = queue.Queue(_QUEUED_CHUNKS)
         self.offset = 0  # bytes handed to the parser
         self.mark = 0  # offset when the last feature completed
         self.max_feature_bytes = max_feature_bytes
         self.stopped = False
         self._rest = memoryview(b"")
         self.head = bytearray()  # the first bytes, to tell an empty FeatureCollection from another document
+
+    async def put(self, chunk: bytes | None) -> None:
+        """Hand a chunk (None: the end) to the parser; when it is behind, wait in a thread, not by polling."""
+        try:
+            self.chunks.put_nowait(chunk)
+        except queue.Full:
+            await asyncio.to_thread(self._put_waiting, chunk)
+
+    def _put_waiting(self, chunk: bytes | None) -> None:
+        while not self.stopped:
+            try:
+                self.chunks.put(chunk, timeout=0.5)
+                return
+            except queue.Full:
+                continue
 
     def read(self, n: int = 65536) -> bytes:
         # ijson reads into a fixed buffer of n bytes: never return more than asked for.
@@ -126,14 +142,13 @@ async def features(chunks: AsyncIterator[bytes], max_feature_bytes: int) -> Asyn
     async def pump() -> None:
         try:
             async for chunk in chunks:
-                if chunk:  # Starlette ends the stream with b""
-                    while body.chunks.qsize() >= _QUEUED_CHUNKS:
-                        await asyncio.sleep(0.001)
-                    body.chunks.put(chunk)
+                if not chunk:  # Starlette ends the stream with b""
+                    continue
+                await body.put(chunk)
         except Exception as exc:  # noqa: BLE001 (body limits, gzip errors, a client gone: raised by the consumer)
             out.put_nowait(exc)
             body.stopped = True
-        body.chunks.put(None)
+        await body.put(None)
 
     worker.start()
     feeder = asyncio.create_task(pump())
@@ -151,4 +166,5 @@ async def features(chunks: AsyncIterator[bytes], max_feature_bytes: int) -> Asyn
     finally:
         body.stopped = True
         feeder.cancel()
-        body.chunks.put(None)
+        with contextlib.suppress(queue.Full):
+            body.chunks.put_nowait(None)  # wakes a parser waiting for a chunk; it then sees `stopped`

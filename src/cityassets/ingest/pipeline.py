@@ -1,13 +1,15 @@
-"""cityassets.ingest.pipeline: features -> staging rows (COPY) -> checks -> one merge, one transaction."""
+"""cityassets.ingest.pipeline: features -> segments of staging rows (COPY) -> checks -> merge, one transaction."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -17,13 +19,26 @@ from cityassets.errors import Issue
 from cityassets.ingest.geometry import GeometryBatch
 from cityassets.ingest.properties import PropertyRules
 from cityassets.ingest.report import COUNT_SQL, Counts, IssueSink, UploadInfo, save
+from cityassets.ingest.seen import SeenKeys
 from cityassets.ingest.sources import Source
-from cityassets.ingest.sql import ISSUES_DDL, UploadSQL
+from cityassets.ingest.sql import (
+    ISSUES_DDL,
+    KEEP_ISSUES_SQL,
+    SEGMENT_ISSUES_DDL,
+    SEGMENT_REFUSED_SQL,
+    SETTINGS_SQL,
+    UploadSQL,
+)
 from cityassets.settings import Settings
 
 #: Features per vectorised geometry batch: large enough to amortise numpy/pyproj calls.
 BATCH = 4096
+#: Features merged at a time: the database works on one segment while the next is parsed. Small
+#: enough that the last segment (not overlapped) is short and a waiting segment costs ~10 MB.
+SEGMENT = 16_384
 _paused = 0
+_END = object()
+T = TypeVar("T")
 
 
 @contextmanager
@@ -108,21 +123,109 @@ def _code(rules: PropertyRules, values: list[Any]) -> str | None:
     return values[rules.code_at] if rules.code_at is not None else None
 
 
-async def staged_rows(
+async def segments(
     batches: AsyncIterator[list[Any]],
     rules: PropertyRules,
     src_crs: str,
     settings: Settings,
     sink: IssueSink,
     counts: Counts,
-) -> AsyncIterator[tuple]:
-    """Rows for the binary COPY, produced while the body is still arriving."""
+    seen: SeenKeys | None,
+    key: str | None,
+) -> AsyncIterator[list[tuple]]:
+    """Staging rows in segments of about SEGMENT, produced while the body is still arriving."""
     kind = rules.collection.geometry_type or "Point"
+    segment: list[tuple] = []
     async for features in rebatch(batches):
         geoms = GeometryBatch(kind, src_crs, settings.max_vertices)
-        for row in batch_rows(features, counts.received, rules, geoms, settings, sink):
-            yield row
+        # In a thread: the event loop stays free to answer the database the moment a statement of
+        # the previous segment ends (a batch holds the loop for ~60 ms otherwise).
+        rows = await asyncio.to_thread(batch_rows, features, counts.received, rules, geoms, settings, sink)
         counts.received += len(features)
+        if seen is not None and key is not None:
+            rows = _first_only(rows, rules, key, seen, sink)
+        segment += rows
+        while len(segment) >= SEGMENT:
+            yield segment[:SEGMENT]
+            segment = segment[SEGMENT:]
+    if segment:
+        yield segment
+
+
+def _first_only(
+    rows: list[tuple], rules: PropertyRules, key: str, seen: SeenKeys, sink: IssueSink
+) -> list[tuple]:
+    """Drop (and report) rows whose match key appeared earlier in the file: the first one is used."""
+    at = 3 + rules.position[key]  # rows are (ord, present, cls, *values, wkb, src_geom)
+    code_at = None if rules.code_at is None else 3 + rules.code_at
+    keep, issues = [], []
+    for row, first in zip(rows, seen.first([r[at] for r in rows])):
+        if first:
+            keep.append(row)
+        else:
+            message = f"{key} {row[at]} appears earlier in the file; only the first one is used"
+            issues.append(
+                Issue(key, "duplicate_in_file", message, row[0], None if code_at is None else row[code_at])
+            )
+    if issues:
+        sink.add(issues, kind="duplicate_in_file")
+    return keep
+
+
+async def read_ahead(items: AsyncIterator[T]) -> AsyncIterator[T]:
+    """Yield each item while the next one is being produced (in this event loop, during awaits)."""
+    it = aiter(items)
+    ahead: asyncio.Future[Any] = asyncio.ensure_future(anext(it, _END))
+    try:
+        while (item := await ahead) is not _END:
+            ahead = asyncio.ensure_future(anext(it, _END))
+            yield item
+    finally:
+        if not ahead.done():
+            ahead.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await ahead
+        close = getattr(it, "aclose", None)
+        if close is not None:
+            await close()
+
+
+@dataclass
+class Stream:
+    """One upload's merge state across segments."""
+
+    conn: asyncpg.Connection
+    sql: UploadSQL
+    info: UploadInfo
+    counts: Counts
+    sink: IssueSink
+    writing: bool = True  # atomic mode stops writing at the first refused feature
+    db_seconds: float = 0.0
+
+    @contextmanager
+    def _timed(self) -> Iterator[None]:
+        """Time spent waiting for the database (the report's `database` seconds)."""
+        clock = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.db_seconds += time.perf_counter() - clock
+
+    async def run(self, statement: str, *args: Any) -> str:
+        with self._timed():
+            return await self.conn.execute(statement, *args)
+
+    async def fetchval(self, statement: str, *args: Any) -> Any:
+        with self._timed():
+            return await self.conn.fetchval(statement, *args)
+
+    async def fetchrow(self, statement: str, *args: Any) -> asyncpg.Record:
+        with self._timed():
+            return await self.conn.fetchrow(statement, *args)
+
+    async def copy(self, rows: list[tuple]) -> None:
+        with self._timed():
+            await self.conn.copy_records_to_table("stg", columns=self.sql.stage_columns, records=rows)
 
 
 async def run(
@@ -134,102 +237,138 @@ async def run(
     settings: Settings,
     request_id: str,
 ) -> Outcome:
-    """The whole upload in one transaction: a crash at any point leaves the registry untouched."""
+    """The whole upload in one transaction: a crash at any point leaves the registry untouched.
+
+    The file is merged segment by segment, so the database checks and writes one segment while
+    the service parses the next (two cores busy instead of one after the other). A refused atomic
+    upload or a dry run rolls the whole transaction back and records its report in a new one.
+    """
     orgs = frozenset(
         r["code"] for r in await conn.fetch("SELECT code FROM organisations WHERE retired_at IS NULL")
     )
     rules = PropertyRules(collection, settings, orgs, text=source.text, dbf_names=source.dbf_names)
     sql = UploadSQL(rules, info.match)
     counts, sink = Counts(), IssueSink()
+    tx = conn.transaction()
+    await tx.start()
+    try:
+        outcome = await _stream(
+            Stream(conn, sql, info, counts, sink), principal, source, settings, request_id
+        )
+        if outcome.status != "committed":
+            await sink.spool_from(conn, "iss")
+    except BaseException:
+        await tx.rollback()
+        raise
+    if outcome.status == "committed":
+        try:
+            await _report(conn, info, outcome, sink)
+        except BaseException:
+            await tx.rollback()
+            raise
+        await tx.commit()
+        return outcome
+    await tx.rollback()
     async with conn.transaction():
-        # Big uploads outlive the pool's per-statement timeout; history triggers read these settings.
-        await conn.execute("SET LOCAL statement_timeout = 0")
-        # Duplicate detection and the anti-joins sort/hash whole uploads: keep them in memory.
-        await conn.execute("SET LOCAL work_mem = '256MB'")
-        await conn.execute(
-            "SELECT set_config('cityassets.actor', $1, true), set_config('cityassets.request_id', $2, "
-            "true), set_config('cityassets.upload_id', $3, true)",
-            info.actor,
-            request_id,
-            info.id,
-        )
-        await conn.execute(sql.stage_ddl())
         await conn.execute(ISSUES_DDL)
-        clock = time.perf_counter()
-        with gc_paused():
-            await conn.copy_records_to_table(
-                "stg",
-                columns=sql.stage_columns,
-                records=staged_rows(source.batches, rules, source.crs, settings, sink, counts),
-            )
-        await sink.copy_to(conn)
-        counts.seconds["parse_copy"] = round(time.perf_counter() - clock, 3)
-        await conn.execute(sql.check_sql())
-        await _checks(conn, sql, principal, settings)
-        found = await conn.fetchrow(COUNT_SQL)
-        counts.seconds["checks"] = round(time.perf_counter() - clock - counts.seconds["parse_copy"], 3)
-        counts.rejected, counts.duplicated, counts.near_duplicates = (
-            found["rejected"],
-            found["duplicated"],
-            found["near_duplicates"],
-        )
-        if info.mode == "atomic" and (counts.rejected or counts.duplicated):
-            outcome = Outcome(
-                "rejected",
-                counts,
-                f"{counts.rejected + counts.duplicated:,} of {counts.received:,} "
-                "features were refused: nothing was written (mode=atomic)",
-            )
-        else:
-            outcome = await _merge(conn, sql, info, counts)
-        counts.seconds["total"] = round(time.perf_counter() - clock, 3)
-        await save(conn, info, outcome.status, counts, outcome.message)
+        await _report(conn, info, outcome, sink)
     return outcome
 
 
-async def _checks(
-    conn: asyncpg.Connection, sql: UploadSQL, principal: AuthPrincipal, settings: Settings
-) -> None:
-    """Rules that need the database: districts, matched records, scope, references, near duplicates."""
+async def _report(conn: asyncpg.Connection, info: UploadInfo, outcome: Outcome, sink: IssueSink) -> None:
+    """Final counts from every issue (the file's and the database's), then the stored report."""
+    await sink.copy_to(conn)
+    found = await conn.fetchrow(COUNT_SQL)
+    c = outcome.counts
+    c.rejected, c.duplicated, c.near_duplicates = (
+        found["rejected"],
+        found["duplicated"],
+        found["near_duplicates"],
+    )
+    if outcome.status == "rejected":
+        outcome.message = (
+            f"{c.rejected + c.duplicated:,} of {c.received:,} features were refused: nothing was written "
+            "(mode=atomic)"
+        )
+    elif outcome.status == "committed":
+        outcome.message = f"{c.inserted:,} inserted, {c.updated:,} updated, {c.unchanged:,} unchanged, {c.rejected:,} rejected"
+    await save(conn, info, outcome.status, c, outcome.message)
+
+
+async def _stream(
+    st: Stream, principal: AuthPrincipal, source: Source, settings: Settings, request_id: str
+) -> Outcome:
+    """Stage, check and merge each segment; allocate codes for the waiting features at the end."""
+    conn, sql, info, counts = st.conn, st.sql, st.info, st.counts
     c = sql.collection
+    # Big uploads outlive the pool's per-statement timeout; history triggers read these settings.
+    await conn.execute("SET LOCAL statement_timeout = 0")
+    await conn.execute("SET LOCAL work_mem = '256MB'")
     owner = principal.owner if c.scope_owner_field else None
     districts = list(principal.districts) if principal.districts and c.scope_district_field else None
-    if sql.match:
-        await conn.execute(sql.duplicates_sql())
-    statement = sql.issues_sql(owner is not None, districts is not None)
-    if statement:
-        await conn.execute(statement, owner, districts)
-    # Skipped for an empty collection: nothing to be near (and a bulk first load stays fast).
-    if c.is_asset and await conn.fetchval(
+    await conn.execute(
+        SETTINGS_SQL, info.actor, request_id, info.id, owner, districts, settings.near_duplicate_m
+    )
+    for ddl in (sql.stage_ddl(), ISSUES_DDL, SEGMENT_ISSUES_DDL, *sql.work_ddl()):
+        await conn.execute(ddl)
+    # Nothing to be near in an empty collection (and a bulk first load stays fast); decided
+    # before the first segment writes anything.
+    near = c.is_asset and await conn.fetchval(
         f"SELECT EXISTS (SELECT 1 FROM {sql.table} WHERE retired_at IS NULL)"
-    ):
-        await conn.execute(sql.near_duplicates_sql(), settings.near_duplicate_m)
+    )
+    checks = sql.checks_sql(owner is not None, districts is not None, near)
+    seen = SeenKeys() if info.match else None
+    args = (info.actor, info.id, info.crs) if sql.has("source_crs") else (info.actor, info.id)
+    clock = time.perf_counter()
+    waited = 0.0
+    with gc_paused():
+        produced = segments(
+            source.batches, sql.rules, source.crs, settings, st.sink, counts, seen, info.match
+        )
+        async with contextlib.aclosing(read_ahead(produced)) as rows:
+            while True:
+                tick = time.perf_counter()
+                segment = await anext(rows, None)
+                waited += time.perf_counter() - tick
+                if segment is None:
+                    break
+                await st.copy(segment)
+                del segment
+                await _merge_segment(st, checks, args)
+    if info.mode == "atomic" and st.sink.refused:
+        st.writing = False  # the file's last features were refused after the last segment was written
+    if st.writing and sql.has("asset_code"):
+        await st.run(sql.allocate_sql())
+        counts.inserted += _rowcount(await st.run(sql.insert_sql(pending=True), *args))
+    counts.seconds.update(
+        {
+            "stream": round(time.perf_counter() - clock, 3),
+            "database": round(st.db_seconds, 3),
+            "waiting_for_file": round(waited, 3),
+        }
+    )
+    if info.mode == "atomic" and not st.writing:
+        counts.inserted = counts.updated = counts.unchanged = 0
+        return Outcome("rejected", counts, "")
+    if info.dry_run:
+        return Outcome("dry_run", counts, "dry run: validated and counted, nothing was written")
+    return Outcome("committed", counts, "")
+
+
+async def _merge_segment(st: Stream, checks: str, args: tuple[str, ...]) -> None:
+    """Checks of one staged segment, then its writes (unless atomic mode has stopped writing)."""
+    await st.run(checks)
+    if st.info.mode == "atomic" and st.writing:
+        st.writing = not (st.sink.refused or await st.fetchval(SEGMENT_REFUSED_SQL))
+    if not st.writing:
+        await st.run(KEEP_ISSUES_SQL)
+        return
+    done = await st.fetchrow(st.sql.write_sql(), *args)
+    st.counts.inserted += done["inserted"]
+    st.counts.updated += done["updated"]
+    st.counts.unchanged += done["matched"] - done["updated"]
 
 
 def _rowcount(status: str) -> int:
     """Rows of an INSERT/UPDATE command tag ('INSERT 0 12', 'UPDATE 3')."""
     return int(status.rsplit(" ", 1)[1])
-
-
-async def _merge(conn: asyncpg.Connection, sql: UploadSQL, info: UploadInfo, counts: Counts) -> Outcome:
-    """Allocate codes, insert and update; a dry run does the same inside a savepoint it rolls back."""
-    tx = conn.transaction()  # a savepoint inside the upload's transaction
-    await tx.start()
-    if sql.has("asset_code"):
-        await conn.execute(sql.reserve_sql())
-        await conn.execute(sql.allocate_sql())
-    args = (info.actor, info.id, info.crs) if sql.has("source_crs") else (info.actor, info.id)
-    counts.inserted = _rowcount(await conn.execute(sql.insert_sql(), *args))
-    matched = await conn.fetchval(sql.matched_sql())
-    counts.updated = _rowcount(await conn.execute(sql.update_sql(), *args)) if matched else 0
-    counts.unchanged = matched - counts.updated
-    if info.dry_run:
-        await tx.rollback()
-        return Outcome("dry_run", counts, "dry run: validated and counted, nothing was written")
-    await tx.commit()
-    return Outcome(
-        "committed",
-        counts,
-        f"{counts.inserted:,} inserted, {counts.updated:,} updated, "
-        f"{counts.unchanged:,} unchanged, {counts.rejected:,} rejected",
-    )

@@ -49,7 +49,9 @@ def _depth(value: Any, limit: int) -> int:
 
 def _checker(f: Field, s: Settings) -> Callable[[Any], Any]:
     """One closure: JSON value -> typed value for the staging table, or raise Bad."""
-    enum = frozenset(f.enum) if f.enum else None
+    # Vocabulary values map to one shared string each: a waiting segment then holds one pointer
+    # per value instead of a fresh copy from the parser (a third of a staged row's memory).
+    enum = {v: v for v in f.enum} if f.enum else None
     pattern = re.compile(f.pattern) if f.pattern else None
     lo, hi = f.minimum, f.maximum
     code_rule = "asset_code_format" if f.name == "asset_code" else "pattern"
@@ -75,8 +77,11 @@ def _checker(f: Field, s: Settings) -> Callable[[Any], Any]:
                 raise Bad("max_length", f"longer than {f.max_length} characters")
             if pattern is not None and not pattern.fullmatch(v):
                 raise Bad(code_rule, f"'{v[:40]}' does not match {f.pattern}")
-            if enum is not None and v not in enum:
-                raise Bad("enum", f"'{v[:40]}' is not one of: {', '.join(f.enum or ())}")
+            if enum is not None:
+                try:
+                    return enum[v]
+                except KeyError:
+                    raise Bad("enum", f"'{v[:40]}' is not one of: {', '.join(f.enum or ())}") from None
             return v
     elif f.type == "integer":
 
@@ -262,7 +267,9 @@ class PropertyRules:
                 issues.append(Issue(name, "required", f"'{name}' is required", index))
         for i, name, j, (other, value) in self.required_when:
             if values[j] == value and values[i] is None:
-                issues.append(Issue(name, "required_when", f"'{name}' is required when {other} is '{value}'", index))
+                issues.append(
+                    Issue(name, "required_when", f"'{name}' is required when {other} is '{value}'", index)
+                )
         for i, name in self.orgs:
             if values[i] is not None and values[i] not in self.org_codes:
                 issues.append(Issue(name, "reference", f"unknown organisation '{values[i]}'", index))

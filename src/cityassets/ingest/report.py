@@ -22,15 +22,30 @@ class IssueSink:
     def __init__(self) -> None:
         self._file = tempfile.TemporaryFile("w+b")  # noqa: SIM115 (lives as long as the upload)
         self._text = io.TextIOWrapper(self._file, encoding="utf-8", newline="", write_through=True)
-        self._csv = csv.writer(self._text)
+        self._csv = csv.writer(self._text, lineterminator="\n")  # as COPY ... CSV writes it
         self.count = 0
+        self.refused = 0  # issues that refuse a feature (not near-duplicate flags)
 
     def add(self, issues: list[Issue], kind: str = "rejected") -> None:
         """Spool issues (and empty the list)."""
         for i in issues:
             self._csv.writerow((i.index, i.code or "", i.field or "", i.rule, i.message, kind))
         self.count += len(issues)
+        if kind != "near_duplicate":
+            self.refused += len(issues)
         issues.clear()
+
+    async def spool_from(self, conn: asyncpg.Connection, table: str) -> None:
+        """Append a table of issues (same columns) to the spool, before a rollback drops it."""
+        self._text.flush()
+
+        async def write(data: bytes) -> None:
+            self._file.write(data)
+
+        status = await conn.copy_from_table(
+            table, columns=["ord", "code", "field", "rule", "message", "kind"], output=write, format="csv"
+        )
+        self.count += int(status.rsplit(" ", 1)[1])
 
     async def copy_to(self, conn: asyncpg.Connection) -> None:
         """COPY the spooled issues into the transaction's `iss` table."""

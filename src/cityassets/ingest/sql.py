@@ -1,7 +1,9 @@
 """cityassets.ingest.sql: every statement of an upload, built from the catalogue (values bound).
 
-Identifiers come from the catalogue only, never from the request. Steps, all in one transaction:
-stage (binary COPY) -> `chk` (derived district/grid, matched record) -> issues -> codes -> merge.
+Identifiers come from the catalogue only, never from the request. Steps, all in one transaction,
+repeated per segment of the file: stage (binary COPY) -> `chk` (derived district/grid, matched
+record) -> segment issues -> merge; features needing an allocated code wait in `pend` until the
+last segment, so an allocated code can never take a code that a later segment supplies.
 """
 
 from __future__ import annotations
@@ -27,6 +29,25 @@ ISSUES_DDL = (
     "CREATE TEMP TABLE iss (ord integer, code text, field text, rule text, message text, kind text) "
     "ON COMMIT DROP"
 )
+#: Issues of the segment being merged; moved to `iss` once the segment is written.
+SEGMENT_ISSUES_DDL = "CREATE TEMP TABLE segiss (LIKE iss) ON COMMIT DROP"
+#: The upload's settings, bound once per upload (set_config), read by the multi-statement checks;
+#: OFFSET 0 keeps it one evaluated row instead of per-row current_setting() calls.
+SCOPE = (
+    "(SELECT nullif(current_setting('cityassets.scope_owner'), '') AS owner, "
+    "nullif(current_setting('cityassets.scope_districts'), '')::text[] AS districts, "
+    "current_setting('cityassets.near_m')::float8 AS near_m, "
+    "current_setting('cityassets.upload_id') AS upload_id OFFSET 0)"
+)
+SETTINGS_SQL = (
+    "SELECT set_config('cityassets.actor', $1, true), set_config('cityassets.request_id', $2, true), "
+    "set_config('cityassets.upload_id', $3, true), set_config('cityassets.scope_owner', "
+    "coalesce($4::text, ''), true), set_config('cityassets.scope_districts', coalesce($5::text[]::text, ''), "
+    "true), set_config('cityassets.near_m', $6::float8::text, true)"
+)
+#: Moves the segment's issues to `iss` when the segment is not written (atomic mode has stopped).
+KEEP_ISSUES_SQL = "WITH moved AS (DELETE FROM segiss RETURNING *) INSERT INTO iss SELECT * FROM moved"
+SEGMENT_REFUSED_SQL = "SELECT EXISTS (SELECT 1 FROM segiss WHERE kind = 'rejected')"
 
 
 @dataclass
@@ -70,14 +91,15 @@ class UploadSQL:
             f"src_geom text) ON COMMIT DROP"
         )
 
-    def check_sql(self) -> str:
-        """chk = staged rows + position-derived district/grid + the matched and the code-holding record."""
+    def _check_select(self) -> str:
+        """Staged rows + position-derived district/grid + the matched and the code-holding record."""
         staged = [f"s.{n}" for n in self.stage_columns if n != "wkb"]
         derived = []
+        point = self.collection.geometry_type == "Point"
         if self.has("district_code"):
-            derived.append(f"{district_of('s.geom')} AS pos_district")
+            derived.append(f"{district_of('s.geom', point)} AS pos_district")
         if self.has("grid_code"):
-            derived.append(f"{grid_cell_of('s.geom')} AS pos_grid")
+            derived.append(f"{grid_cell_of('s.geom', point)} AS pos_grid")
         coded = self.has("asset_code")
         joins, picks = [], []
         if self.match:
@@ -92,22 +114,21 @@ class UploadSQL:
             joins.append(f"LEFT JOIN {self.table} k ON k.asset_code = s.asset_code")
             picks += ["k.id AS code_id", "k.retired_at AS code_retired"]
         return (
-            "CREATE TEMP TABLE chk ON COMMIT DROP AS SELECT "
-            f"{', '.join(staged + ['s.geom'] + derived + picks)} "
-            f"FROM (SELECT *, ST_GeomFromEWKB(wkb) AS geom FROM stg) s {' '.join(joins)}"
+            f"SELECT {', '.join(staged + ['s.geom'] + derived + picks)} "
+            # OFFSET 0 keeps the subquery: flattened, each use of `geom` would decode the EWKB again.
+            f"FROM (SELECT *, ST_GeomFromEWKB(wkb) AS geom FROM stg OFFSET 0) s {' '.join(joins)}"
         )
 
-    def duplicates_sql(self) -> str:
-        """Later features repeating a match key seen earlier in the file (sorts two narrow columns)."""
-        k = self.match
-        return (
-            f"INSERT INTO iss SELECT d.ord, {'d.asset_code' if k == 'asset_code' else 'NULL'}, '{k}', "
-            f"'duplicate_in_file', format('{k} %s appears earlier in the file; only the first one "
-            "is used', d.key), "
-            f"'duplicate_in_file' FROM (SELECT ord, {k} AS key, {'asset_code, ' if k == 'asset_code' else ''}"
-            f"row_number() OVER (PARTITION BY {k} ORDER BY ord) AS rn FROM stg WHERE {k} IS NOT NULL) d "
-            f"WHERE d.rn > 1"
-        )
+    def work_ddl(self) -> list[str]:
+        """`chk` (one segment, checked) and `pend` (accepted features waiting for a code)."""
+        return [
+            f"CREATE TEMP TABLE chk ON COMMIT DROP AS {self._check_select()} WITH NO DATA",
+            "CREATE TEMP TABLE pend (LIKE chk) ON COMMIT DROP",
+        ]
+
+    def check_sql(self) -> str:
+        """Fill `chk` from the staged segment."""
+        return f"INSERT INTO chk {self._check_select()}"
 
     def _old(self, column: str) -> str:
         alias = "old_owner" if column == "owner" else "old_district"
@@ -135,8 +156,9 @@ class UploadSQL:
     def issues_sql(self, owner_scope: bool, district_scope: bool) -> str:
         """One pass over chk: every rule checked in SQL becomes an issue row.
 
-        $1 the caller's owner scope, $2 their district scope (text[]); NULL = unlimited. Clean rows
-        (nearly all) are dropped by one OR of the conditions before any message is formatted.
+        The caller's owner and district scope come from the upload's settings (SCOPE, NULL =
+        unlimited). Clean rows (nearly all) are dropped by one OR of the conditions before any
+        message is formatted.
         """
         checks: list[tuple[str, str, str, str]] = []  # (field, rule, condition, message)
         place = "coalesce(c.district_code, c.pos_district)"
@@ -244,43 +266,58 @@ class UploadSQL:
         )
         anyone = " OR ".join(f"coalesce({cond}, false)" for _, _, cond, _ in checks)
         return (
-            f"INSERT INTO iss SELECT c.ord, {code}, v.field, v.rule, v.message, 'rejected' FROM chk c "
-            f"CROSS JOIN (SELECT $1::text AS owner, $2::text[] AS districts) p "
+            f"INSERT INTO segiss SELECT c.ord, {code}, v.field, v.rule, v.message, 'rejected' FROM chk c "
+            f"CROSS JOIN {SCOPE} p "
             f"CROSS JOIN LATERAL (VALUES {rows}) v(field, rule, message) WHERE ({anyone}) AND "
             "v.message IS NOT NULL"
         )
 
     def near_duplicates_sql(self) -> str:
-        """Flag new features within $1 metres of a live asset with another code (flag only, never merged)."""
+        """Flag new features within `near_m` metres of a live asset with another code (never merged).
+
+        Compared with the records this upload has not written: earlier segments' new records are
+        features of the same file, not existing assets.
+        """
         return (
-            f"INSERT INTO iss SELECT c.ord, c.asset_code, NULL, 'near_duplicate', format('within %s m of the "
-            f"existing asset %s', $1::float8, n.asset_code), 'near_duplicate' FROM chk c CROSS JOIN LATERAL "
-            f"(SELECT t.asset_code FROM {self.table} t WHERE t.retired_at IS NULL AND "
-            "ST_DWithin(t.geom, c.geom, "
-            "$1::float8) AND t.asset_code IS DISTINCT FROM c.asset_code ORDER BY t.geom <-> c.geom "
-            "LIMIT 1) n "
-            f"WHERE c.target_id IS NULL AND NOT EXISTS (SELECT 1 FROM iss i WHERE i.ord = c.ord)"
+            f"INSERT INTO segiss SELECT c.ord, c.asset_code, NULL, 'near_duplicate', format('within %s m of "
+            f"the existing asset %s', p.near_m, n.asset_code), 'near_duplicate' FROM chk c CROSS JOIN "
+            f"{SCOPE} p CROSS JOIN LATERAL (SELECT t.asset_code FROM {self.table} t WHERE t.retired_at IS "
+            "NULL AND ST_DWithin(t.geom, c.geom, p.near_m) AND t.asset_code IS DISTINCT FROM c.asset_code "
+            "AND t.upload_id IS DISTINCT FROM p.upload_id ORDER BY t.geom <-> c.geom LIMIT 1) n "
+            "WHERE c.target_id IS NULL AND NOT EXISTS (SELECT 1 FROM segiss i WHERE i.ord = c.ord)"
         )
 
-    ACCEPTED = "NOT EXISTS (SELECT 1 FROM iss i WHERE i.ord = c.ord AND i.kind <> 'near_duplicate')"
+    def checks_sql(self, owner_scope: bool, district_scope: bool, near: bool) -> str:
+        """One round trip per segment for the checks: fill `chk` from `stg`, empty `stg` for the next
+        segment's COPY, and record the segment's issues. Several statements, so no bound values:
+        they read the upload's settings (SCOPE)."""
+        steps = ["TRUNCATE chk", self.check_sql(), "TRUNCATE stg"]
+        issues = self.issues_sql(owner_scope, district_scope)
+        if issues:
+            steps.append(issues)
+        if near:
+            steps.append(self.near_duplicates_sql())
+        return ";\n".join(steps)
 
-    def reserve_sql(self) -> str:
-        """Raise serial counters past codes supplied in the file, so allocated codes cannot collide."""
+    ACCEPTED = "NOT EXISTS (SELECT 1 FROM segiss i WHERE i.ord = c.ord AND i.kind <> 'near_duplicate')"
+
+    def defer_sql(self) -> str:
+        """Accepted new features without a code wait in `pend` for the end of the file."""
         return (
-            "INSERT INTO asset_code_serials AS s (prefix, last_serial) SELECT left(c.asset_code, 10), "
-            "max(right(c.asset_code, 6)::integer) FROM chk c WHERE c.asset_code IS NOT NULL AND "
-            "c.target_id IS NULL "
-            f"AND {self.ACCEPTED} GROUP BY 1 ON CONFLICT (prefix) DO UPDATE SET "
-            "last_serial = GREATEST(s.last_serial, EXCLUDED.last_serial)"
+            "INSERT INTO pend SELECT c.* FROM chk c WHERE c.target_id IS NULL AND c.asset_code IS NULL AND "
+            f"{self.ACCEPTED}"
         )
 
     def allocate_sql(self) -> str:
-        """codes(ord, code): one block of serials per prefix via cityassets_next_codes, then numbered."""
+        """codes(ord, code) for `pend`: one block of serials per prefix via cityassets_next_codes.
+
+        Every code the upload wrote before has already raised its prefix's counter (the
+        reserve_codes trigger), so a block never repeats a code of this file or of the registry.
+        """
         return (
             "CREATE TEMP TABLE codes ON COMMIT DROP AS "
             "WITH want AS (SELECT c.ord, coalesce(c.district_code, c.pos_district) || c.cls AS "
-            "prefix FROM chk c "
-            f"WHERE c.target_id IS NULL AND c.asset_code IS NULL AND {self.ACCEPTED}), "
+            "prefix FROM pend c), "
             "need AS (SELECT prefix, count(*)::integer AS n FROM want GROUP BY prefix), "
             "got AS (SELECT need.prefix, g.code, row_number() OVER (PARTITION BY need.prefix ORDER "
             "BY g.code) AS rn "
@@ -290,12 +327,12 @@ class UploadSQL:
             "SELECT n.ord, g.code FROM numbered n JOIN got g USING (prefix, rn)"
         )
 
-    def _new_row(self) -> tuple[list[str], list[str], list[str]]:
-        """Written columns, their values for an insert, and for an update."""
+    def _new_row(self, allocated: bool = False) -> tuple[list[str], list[str], list[str]]:
+        """Written columns, their values for an insert (with an allocated code), and for an update."""
         names = [f.name for f in self.fields]
         cols, ins, upd = list(names), [], []
         for n in names:
-            ins.append("coalesce(c.asset_code, k.code)" if n == "asset_code" else self.new_value(n))
+            ins.append("k.code" if n == "asset_code" and allocated else self.new_value(n))
             upd.append(self.new_value(n, f"t.{n}"))
         cols.append("geom")
         ins.append("c.geom")
@@ -306,18 +343,23 @@ class UploadSQL:
             upd += ["$3::text", "c.src_geom::jsonb"]
         return cols, ins, upd
 
-    def insert_sql(self) -> str:
-        """New records (allocated codes joined in). $1 actor, $2 upload id, $3 declared CRS.
+    def insert_sql(self, pending: bool = False) -> str:
+        """New records of the segment, or (`pending`) the coded-at-the-end ones of `pend`.
 
-        Insert and update are two statements (not one CTE) so neither materialises the whole upload;
-        history rows come from the statement triggers either way.
+        $1 actor, $2 upload id, $3 declared CRS; history rows come from the statement triggers.
         """
-        cols, ins, _ = self._new_row()
-        codes = "LEFT JOIN codes k ON k.ord = c.ord " if self.has("asset_code") else ""
+        cols, ins, _ = self._new_row(allocated=pending)
+        if pending:
+            source = "pend c JOIN codes k ON k.ord = c.ord"
+            where = "true"
+        else:
+            source = "chk c"
+            where = f"c.target_id IS NULL AND {self.ACCEPTED}"
+            if self.has("asset_code"):
+                where += " AND c.asset_code IS NOT NULL"
         return (
             f"INSERT INTO {self.table} ({', '.join(cols)}, created_by, updated_by, upload_id) "
-            f"SELECT {', '.join(ins)}, $1, $1, $2 FROM chk c {codes}WHERE c.target_id IS NULL AND "
-            f"{self.ACCEPTED}"
+            f"SELECT {', '.join(ins)}, $1, $1, $2 FROM {source} WHERE {where}"
         )
 
     def update_sql(self) -> str:
@@ -329,6 +371,24 @@ class UploadSQL:
             f"{self.ACCEPTED} AND ({', '.join('t.' + n for n in cols)}) IS DISTINCT FROM ({', '.join(upd)})"
         )
 
-    def matched_sql(self) -> str:
-        """Accepted features that matched a record (updated + unchanged)."""
-        return f"SELECT count(*) FROM chk c WHERE c.target_id IS NOT NULL AND {self.ACCEPTED}"
+    def write_sql(self) -> str:
+        """The segment's writes in one statement: (inserted, updated, matched).
+
+        Every part sees the segment as checked (one snapshot: PostgreSQL manual §7.8.4), so
+        moving the segment's issues to `iss` in the same statement does not change what is accepted.
+        Inserted and updated rows touch different records, so the two writes cannot meet.
+        """
+        parts = []
+        if self.has("asset_code"):
+            parts.append(f"d AS ({self.defer_sql()})")
+        parts += [
+            f"i AS ({self.insert_sql()} RETURNING 1)",
+            f"u AS ({self.update_sql()} RETURNING 1)",
+            "m AS (DELETE FROM segiss RETURNING *)",
+            "k AS (INSERT INTO iss SELECT * FROM m)",
+        ]
+        return (
+            f"WITH {', '.join(parts)} SELECT (SELECT count(*) FROM i) AS inserted, (SELECT count(*) FROM u) "
+            f"AS updated, (SELECT count(*) FROM chk c WHERE c.target_id IS NOT NULL AND {self.ACCEPTED}) "
+            "AS matched"
+        )

@@ -9,19 +9,24 @@ from __future__ import annotations
 from cityassets.catalogue import Collection, class_code
 
 
-def district_of(geom_sql: str) -> str:
+def _anchor(geom_sql: str, point: bool) -> str:
+    # A point is its own point-on-surface; skipping the GEOS round trip matters for bulk uploads.
+    return geom_sql if point else f"ST_PointOnSurface({geom_sql})"
+
+
+def district_of(geom_sql: str, point: bool = False) -> str:
     """SQL expression: code of the live district containing `geom_sql` (point-on-surface for areas)."""
     return (
         "(SELECT d.code FROM districts d WHERE d.retired_at IS NULL "
-        f"AND ST_Intersects(d.geom, ST_PointOnSurface({geom_sql})) ORDER BY d.id LIMIT 1)"
+        f"AND ST_Intersects(d.geom, {_anchor(geom_sql, point)}) ORDER BY d.id LIMIT 1)"
     )
 
 
-def grid_cell_of(geom_sql: str) -> str:
+def grid_cell_of(geom_sql: str, point: bool = False) -> str:
     """SQL expression: code of the live unit grid cell containing `geom_sql`."""
     return (
         "(SELECT g.code FROM grid_cells g WHERE g.retired_at IS NULL "
-        f"AND ST_Intersects(g.geom, ST_PointOnSurface({geom_sql})) ORDER BY g.id LIMIT 1)"
+        f"AND ST_Intersects(g.geom, {_anchor(geom_sql, point)}) ORDER BY g.id LIMIT 1)"
     )
 
 
