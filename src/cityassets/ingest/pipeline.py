@@ -25,7 +25,6 @@ from cityassets.ingest.sql import (
     ISSUES_DDL,
     KEEP_ISSUES_SQL,
     SEGMENT_ISSUES_DDL,
-    SEGMENT_REFUSED_SQL,
     SETTINGS_SQL,
     UploadSQL,
 )
@@ -215,10 +214,6 @@ class Stream:
         with self._timed():
             return await self.conn.execute(statement, *args)
 
-    async def fetchval(self, statement: str, *args: Any) -> Any:
-        with self._timed():
-            return await self.conn.fetchval(statement, *args)
-
     async def fetchrow(self, statement: str, *args: Any) -> asyncpg.Record:
         with self._timed():
             return await self.conn.fetchrow(statement, *args)
@@ -357,9 +352,9 @@ async def _stream(
 
 async def _merge_segment(st: Stream, checks: str, args: tuple[str, ...]) -> None:
     """Checks of one staged segment, then its writes (unless atomic mode has stopped writing)."""
-    await st.run(checks)
-    if st.info.mode == "atomic" and st.writing:
-        st.writing = not (st.sink.refused or await st.fetchval(SEGMENT_REFUSED_SQL))
+    refused = await st.run(checks) != "SELECT 0"
+    if st.info.mode == "atomic" and (refused or st.sink.refused):
+        st.writing = False
     if not st.writing:
         await st.run(KEEP_ISSUES_SQL)
         return

@@ -47,7 +47,6 @@ SETTINGS_SQL = (
 )
 #: Moves the segment's issues to `iss` when the segment is not written (atomic mode has stopped).
 KEEP_ISSUES_SQL = "WITH moved AS (DELETE FROM segiss RETURNING *) INSERT INTO iss SELECT * FROM moved"
-SEGMENT_REFUSED_SQL = "SELECT EXISTS (SELECT 1 FROM segiss WHERE kind = 'rejected')"
 
 
 @dataclass
@@ -289,14 +288,17 @@ class UploadSQL:
 
     def checks_sql(self, owner_scope: bool, district_scope: bool, near: bool) -> str:
         """One round trip per segment for the checks: fill `chk` from `stg`, empty `stg` for the next
-        segment's COPY, and record the segment's issues. Several statements, so no bound values:
-        they read the upload's settings (SCOPE)."""
+        segment's COPY, record the segment's issues and tell whether it refused any feature. Several
+        statements, so no bound values: they read the upload's settings (SCOPE)."""
         steps = ["TRUNCATE chk", self.check_sql(), "TRUNCATE stg"]
         issues = self.issues_sql(owner_scope, district_scope)
         if issues:
             steps.append(issues)
         if near:
             steps.append(self.near_duplicates_sql())
+        # Last, so the string's command tag says whether the segment refused a feature: 'SELECT 1' or
+        # 'SELECT 0' (a multi-statement string returns no rows, only the last tag).
+        steps.append("SELECT 1 FROM segiss WHERE kind = 'rejected' LIMIT 1")
         return ";\n".join(steps)
 
     ACCEPTED = "NOT EXISTS (SELECT 1 FROM segiss i WHERE i.ord = c.ord AND i.kind <> 'near_duplicate')"
