@@ -1,4 +1,4 @@
-"""cityassets.ingest.pipeline: features -> segments of staging rows (COPY) -> checks -> merge, one transaction."""
+"""cityassets.ingest.pipeline: features -> staged segments (COPY) -> checks -> merge, one transaction."""
 
 from __future__ import annotations
 
@@ -286,7 +286,10 @@ async def _report(conn: asyncpg.Connection, info: UploadInfo, outcome: Outcome, 
             "(mode=atomic)"
         )
     elif outcome.status == "committed":
-        outcome.message = f"{c.inserted:,} inserted, {c.updated:,} updated, {c.unchanged:,} unchanged, {c.rejected:,} rejected"
+        outcome.message = (
+            f"{c.inserted:,} inserted, {c.updated:,} updated, {c.unchanged:,} unchanged, "
+            f"{c.rejected:,} rejected"
+        )
     await save(conn, info, outcome.status, c, outcome.message)
 
 
