@@ -34,11 +34,16 @@ manholes = asset_table(
         Column("anti_fall_device", Boolean, info=info("防坠装置", "anti-fall device (防坠网)")),
         vocab_col("well_function", v.WELL_FUNCTION, "井功能", "well function"),
         Column("depth_m", Double, info=info("井深(米)", "depth, m", minimum=0, maximum=50)),
-        Column("provincial_cover_no", Text, unique=True,
+        Column("provincial_cover_no", Text,
                info=info("省级井盖编号", "provincial 19-digit cover number", pattern=r"^\d{19}$", match_key=True)),
         Column("sensor_id", Text, info=info("传感器编号", "smart-cover sensor id")),
     ],
 )
+
+# Unique where assigned (most covers have no provincial number yet): a partial index keeps bulk inserts
+# from adding a NULL entry per row (migration 0007).
+Index("uq_manholes_provincial_cover_no", manholes.c.provincial_cover_no, unique=True,
+      postgresql_where=text("provincial_cover_no IS NOT NULL"))
 
 trees = asset_table(
     "trees",
