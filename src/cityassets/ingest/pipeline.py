@@ -61,7 +61,7 @@ class Outcome:
 
     status: str  # committed | rejected | dry_run
     counts: Counts
-    message: str
+    message: str = ""  # written with the report, from the final counts
 
 
 async def rebatch(batches: AsyncIterator[list[Any]], size: int = BATCH) -> AsyncIterator[list[Any]]:
@@ -250,17 +250,14 @@ async def run(
         outcome = await _stream(
             Stream(conn, sql, info, counts, sink), principal, source, settings, request_id
         )
-        if outcome.status != "committed":
+        if outcome.status == "committed":
+            await _report(conn, info, outcome, sink)
+        else:
             await sink.spool_from(conn, "iss")
     except BaseException:
         await tx.rollback()
         raise
     if outcome.status == "committed":
-        try:
-            await _report(conn, info, outcome, sink)
-        except BaseException:
-            await tx.rollback()
-            raise
         await tx.commit()
         return outcome
     await tx.rollback()
@@ -271,7 +268,7 @@ async def run(
 
 
 async def _report(conn: asyncpg.Connection, info: UploadInfo, outcome: Outcome, sink: IssueSink) -> None:
-    """Final counts from every issue (the file's and the database's), then the stored report."""
+    """Final counts from every issue (the file's and the database's), the message, the stored report."""
     await sink.copy_to(conn)
     found = await conn.fetchrow(COUNT_SQL)
     c = outcome.counts
@@ -285,7 +282,9 @@ async def _report(conn: asyncpg.Connection, info: UploadInfo, outcome: Outcome, 
             f"{c.rejected + c.duplicated:,} of {c.received:,} features were refused: nothing was written "
             "(mode=atomic)"
         )
-    elif outcome.status == "committed":
+    elif outcome.status == "dry_run":
+        outcome.message = "dry run: validated and counted, nothing was written"
+    else:
         outcome.message = (
             f"{c.inserted:,} inserted, {c.updated:,} updated, {c.unchanged:,} unchanged, "
             f"{c.rejected:,} rejected"
@@ -347,10 +346,10 @@ async def _stream(
     )
     if info.mode == "atomic" and not st.writing:
         counts.inserted = counts.updated = counts.unchanged = 0
-        return Outcome("rejected", counts, "")
+        return Outcome("rejected", counts)
     if info.dry_run:
-        return Outcome("dry_run", counts, "dry run: validated and counted, nothing was written")
-    return Outcome("committed", counts, "")
+        return Outcome("dry_run", counts)
+    return Outcome("committed", counts)
 
 
 async def _merge_segment(st: Stream, checks: str, args: tuple[str, ...]) -> None:
