@@ -91,9 +91,10 @@ async def versions(conn: asyncpg.Connection, spec: Spec) -> tuple[int, str]:
 
 # Per-parcel fractions. m = min over facilities of (distance from the parcel's centroid − radius): every point
 # of a parcel lies within its circumradius rho of the centroid, so m ≤ −rho means fully covered, m > rho not at
-# all; only the parcels in between are intersected with the buffers. {fac} is the facility set probed, {only}
-# restricts the parcels: to a band of centroid x in [$3, $4) (IN_BAND, the spatial partition a connection
-# computes) or, in an incremental refresh, to the parcels near what changed. {probe} is a bare box test (the
+# all; only the parcels in between are intersected with the buffers. {fac} is the facility set probed and {tgt}
+# the parcels: coverage_target with {only} restricting it to a band of centroid x in [$3, $4) (IN_BAND, the
+# spatial partition a connection computes), or, in an incremental refresh, cov_aff (the parcels near what
+# changed, with their own GiST index, so a probe returns no parcel that needs no recomputing). {probe} is a bare box test (the
 # index condition of ST_DWithin, REACH or REACH_IN_BAND); the distance is computed once per pair, and a pair
 # farther than its parcel's own rho is dropped before the sort, as it decides nothing (29 % of the pairs on the
 # bench city, −15 % on the statement). Each parcel's area, population and cell key (its district and grid cell,
@@ -107,7 +108,7 @@ WITH m AS MATERIALIZED (
   SELECT x.id, min(x.d) AS m, max(x.rho) AS rho, max(x.area) AS area, max(x.pop) AS pop, max(x.cell) AS cell
   FROM {{fac}} f CROSS JOIN LATERAL (SELECT * FROM (
     SELECT t.target_id AS id, ST_Distance(f.geom, t.cent) - f.radius AS d, t.rho, t.area, t.pop, t.cell
-    FROM coverage_target t
+    FROM {{tgt}} t
     WHERE t.cent && {{probe}} {{only}} OFFSET 0) y WHERE y.d <= y.rho) x
   GROUP BY x.id)
 SELECT id AS target_id, 1.0::float8 AS frac, area, pop, cell FROM m WHERE m <= -rho
@@ -121,7 +122,6 @@ GROUP BY m.id, t.geom, m.area, m.pop, m.cell
 IN_BAND = "AND ST_X(t.cent) >= $3 AND ST_X(t.cent) < $4"
 # The probe box: a facility's reach, or in a strip only the part of it inside [$3, $4], so the index does not
 # fetch the neighbouring strip's parcels only for the x filter to drop them.
-# In a refresh each candidate is then looked up in cov_aff, so the exact test (d <= the parcel's rho) comes first.
 REACH = "ST_Expand(f.geom, f.radius + $2) AND ST_DWithin(t.cent, f.geom, f.radius + t.rho)"
 REACH_IN_BAND = ("ST_MakeEnvelope(GREATEST(ST_XMin(f.geom) - f.radius - $2, $3), ST_YMin(f.geom) - f.radius - $2, "
                  "LEAST(ST_XMax(f.geom) + f.radius + $2, $4), ST_YMax(f.geom) + f.radius + $2, ST_SRID(f.geom))")
@@ -129,7 +129,6 @@ REACH_IN_BAND = ("ST_MakeEnvelope(GREATEST(ST_XMin(f.geom) - f.radius - $2, $3),
 # means 0 to every reader, as for a parcel out of reach.
 INSERT_FRACTIONS = ("INSERT INTO coverage_fraction (spec, target_id, frac) "
                     "SELECT $1, target_id, frac FROM {rows} WHERE frac > 0")
-FRACTIONS = INSERT_FRACTIONS.format(rows="(" + FRACTION_ROWS + ") r")
 # A band's fractions and its district/grid sums in one statement: land and population totals from the band's
 # parcels, the covered parts from the fraction rows themselves (carried columns, no join back to the parcels),
 # summed per integer cell key and named by coverage_cell at the end (not sorted by two text codes).
@@ -144,7 +143,7 @@ BAND = ("WITH r AS MATERIALIZED (" + FRACTION_ROWS + "), "
 # Facilities whose reach (radius + the largest circumradius) overlaps the band of centroid x [$3, $4).
 BAND_FACILITIES = ("(SELECT * FROM coverage_facility WHERE spec = $1 AND ST_XMax(geom) + radius + $2 >= $3 "
                    "AND ST_XMin(geom) - radius - $2 < $4)")
-STRIP = BAND.format(fac=BAND_FACILITIES, only=IN_BAND, probe=REACH_IN_BAND)
+STRIP = BAND.format(fac=BAND_FACILITIES, tgt="coverage_target", only=IN_BAND, probe=REACH_IN_BAND)
 # One row per district and grid cell again once every strip has added its own.
 MERGE_SUMS = """
 WITH d AS (DELETE FROM coverage_sum WHERE spec = $1 RETURNING *)
@@ -171,17 +170,19 @@ SELECT id, district_code, grid_code, dense_rank() OVER (ORDER BY district_code, 
   WHERE t.retired_at IS NULL AND NOT ST_IsEmpty(t.geom)) s
 """
 CELLS = "INSERT INTO coverage_cell SELECT DISTINCT cell, district_code, grid_code FROM coverage_target"
-# Add (new − old) contributions of the recomputed parcels to the district sums.
-SUM_DELTA = """
-UPDATE coverage_sum s SET covered_area = s.covered_area + d.da, covered_pop = s.covered_pop + d.dp
-FROM (SELECT t.district_code, t.grid_code, sum(t.area * (coalesce(n.frac, 0) - coalesce(o.frac, 0))) AS da,
-             sum(t.pop * (coalesce(n.frac, 0) - coalesce(o.frac, 0))) AS dp
-      FROM cov_aff a JOIN coverage_target t ON t.target_id = a.id
-      LEFT JOIN cov_old o ON o.target_id = a.id
-      LEFT JOIN coverage_fraction n ON n.spec = $1 AND n.target_id = a.id
-      GROUP BY t.district_code, t.grid_code) d
-WHERE s.spec = $1 AND s.district_code IS NOT DISTINCT FROM d.district_code AND s.grid_code IS NOT DISTINCT FROM d.grid_code
-"""
+# An incremental refresh in one statement: the recomputed parcels' fractions, and the (new − old) covered area
+# and population added to their district/grid sums. The new parts come from the fraction rows themselves (their
+# carried columns), the old ones from cov_old, so no parcel is looked up again.
+REFRESH = ("WITH r AS MATERIALIZED (" + FRACTION_ROWS + "), "
+           "ins AS (" + INSERT_FRACTIONS.format(rows="r") + "), "
+           "d AS (SELECT cell, sum(a) AS da, sum(p) AS dp FROM ("
+           "SELECT cell, area * frac AS a, pop * frac AS p FROM r UNION ALL "
+           "SELECT t.cell, -t.area * o.frac, -t.pop * o.frac FROM cov_old o JOIN cov_aff t USING (target_id)) x "
+           "GROUP BY cell) "
+           "UPDATE coverage_sum s SET covered_area = s.covered_area + d.da, covered_pop = s.covered_pop + d.dp "
+           "FROM d JOIN coverage_cell c USING (cell) WHERE s.spec = $1 "
+           "AND s.district_code IS NOT DISTINCT FROM c.district_code AND s.grid_code IS NOT DISTINCT FROM c.grid_code"
+           ).format(fac=NEAR_CHANGED, tgt="cov_aff", only="", probe=REACH)
 PER_SPEC = ("coverage_sum", "coverage_fraction", "coverage_piece", "coverage_facility", "coverage_spec")
 
 
@@ -369,14 +370,18 @@ async def _refresh(conn: asyncpg.Connection, spec: Spec, fv: int, with_fractions
             "CREATE TEMP TABLE cov_moved ON COMMIT DROP AS "
             f"SELECT geom, radius FROM coverage_facility WHERE spec = $1 {changed} "
             f"UNION ALL SELECT geom, radius FROM cov_cur WHERE true {changed}", spec.key)
+        # A parcel farther than radius + its own rho from both positions of every changed facility keeps its
+        # fraction: no point of it was or is inside those buffers.
         await conn.execute(
-            "CREATE TEMP TABLE cov_aff ON COMMIT DROP AS SELECT DISTINCT t.target_id AS id FROM cov_moved g "
-            "CROSS JOIN LATERAL (SELECT t.target_id FROM coverage_target t "
-            "WHERE ST_DWithin(t.cent, g.geom, g.radius + $1) OFFSET 0) t", rho)
-        # A key on the parcels to recompute: whatever join the planner picks for "IN cov_aff" is then an index
-        # probe, never a scan of cov_aff per candidate parcel (minutes, with statistics of a truncated cache).
-        await conn.execute("ALTER TABLE cov_aff ADD PRIMARY KEY (id)")
-        await conn.execute("ANALYZE cov_aff")
+            "CREATE TEMP TABLE cov_aff ON COMMIT DROP AS SELECT * FROM coverage_target WHERE target_id IN ("
+            "SELECT t.target_id FROM cov_moved g CROSS JOIN LATERAL (SELECT t.target_id FROM coverage_target t "
+            "WHERE ST_DWithin(t.cent, g.geom, g.radius + $1) AND ST_DWithin(t.cent, g.geom, g.radius + t.rho) "
+            "OFFSET 0) t)", rho)
+        # A key for the deletion below and the old fractions' join: an index probe whatever join the planner
+        # picks, never a scan of cov_aff per parcel (minutes, with statistics of a truncated cache).
+        await conn.execute("ALTER TABLE cov_aff ADD PRIMARY KEY (target_id)")
+        await conn.execute("CREATE INDEX ON cov_aff USING gist (cent)")
+        await conn.execute("ANALYZE cov_aff (target_id)")
     await conn.execute(f"DELETE FROM coverage_piece WHERE spec = $1 {changed}", spec.key)
     await conn.execute(f"DELETE FROM coverage_facility WHERE spec = $1 {changed}", spec.key)
     await conn.execute("INSERT INTO coverage_facility (spec, fac_id, radius, geom) SELECT $1, fac_id, radius, geom "
@@ -386,11 +391,10 @@ async def _refresh(conn: asyncpg.Connection, spec: Spec, fv: int, with_fractions
         # The old fractions of the parcels recomputed, kept for the district sums' delta.
         await conn.execute("CREATE TEMP TABLE cov_old (target_id bigint, frac float8) ON COMMIT DROP")
         await conn.execute("WITH d AS (DELETE FROM coverage_fraction WHERE spec = $1 AND target_id IN "
-                           "(SELECT id FROM cov_aff) RETURNING target_id, frac) INSERT INTO cov_old SELECT * FROM d", spec.key)
+                           "(SELECT target_id FROM cov_aff) RETURNING target_id, frac) INSERT INTO cov_old SELECT * FROM d",
+                           spec.key)
         rmax = await conn.fetchval("SELECT coalesce(max(radius), 0) FROM coverage_facility WHERE spec = $1", spec.key)
-        await conn.execute(FRACTIONS.format(fac=NEAR_CHANGED, only="AND t.target_id IN (SELECT id FROM cov_aff)", probe=REACH),
-                           spec.key, rho, rmax)
-        await conn.execute(SUM_DELTA, spec.key)
+        await conn.execute(REFRESH, spec.key, rho, rmax)
     await conn.execute("UPDATE coverage_spec SET facility_version = $2 WHERE spec = $1", spec.key, fv)
 
 
