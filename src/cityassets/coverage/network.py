@@ -10,6 +10,9 @@ Graph, snaps and gates are cached in memory per data version of roads, parcels a
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +29,11 @@ from cityassets.coverage import radius
 ROADS = COLLECTIONS["roads"].table.name
 #: A facility is reached from a road passing within this distance of it (coverage.md §1 definition).
 GATE_M = 40.0
+#: A parcel centroid first looks for its nearest road among the roads within this distance (most find it there).
+SNAP_PROBE_M = 100.0
+#: Nearest-road candidates closer than this to each other are settled by the exact tree search.
+SNAP_EPS_M = 1e-6
+TARGET_ROW = np.dtype([("id", ">i8"), ("area", ">f8"), ("pop", ">f8"), ("x", ">f8"), ("y", ">f8")])
 
 
 @dataclass
@@ -55,6 +63,28 @@ async def graph(conn: asyncpg.Connection) -> Graph:
            await _version(conn, radius.TARGETS))
     if key in _graphs:
         return _graphs[key]
+    with _gc_paused():
+        g = await _build(conn)
+    _graphs.clear()
+    _graphs[key] = g
+    return g
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside: the build makes (and drops) a few objects per parcel and road, and
+    each full collection walks every live object, so collections during the build cost more than linearly."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+async def _build(conn: asyncpg.Connection) -> Graph:
+    """The road graph and every parcel's snap to its nearest road."""
     roads = await conn.fetch(f"SELECT ST_AsBinary(geom) AS g FROM {ROADS} WHERE retired_at IS NULL AND walkable "
                              "AND NOT ST_IsEmpty(geom)")
     lines = shapely.from_wkb([r["g"] for r in roads]) if roads else np.array([], dtype=object)
@@ -64,22 +94,68 @@ async def graph(conn: asyncpg.Connection) -> Graph:
     _, node = np.unique(np.round(ends, 2), axis=0, return_inverse=True)
     node = node.ravel()
     n = len(lines)
-    rows = await conn.fetch(
-        f"SELECT id, district_code, ST_Area(geom) AS area, population::float8 AS pop, ST_X(c) AS x, ST_Y(c) AS y "
-        f"FROM {radius.TARGETS} t CROSS JOIN LATERAL (SELECT ST_Centroid(geom) AS c) c WHERE retired_at IS NULL")
-    t = pd.DataFrame([dict(r) for r in rows], columns=["id", "district_code", "area", "pop", "x", "y"])
+    t = await _targets(conn)
     tree = shapely.STRtree(lines)
     if n and len(t):
-        pts = shapely.points(t["x"].to_numpy(float), t["y"].to_numpy(float))
-        (pi, ei), leg = tree.query_nearest(pts, return_distance=True, all_matches=False)
+        xy = t[["x", "y"]].to_numpy(float)
+        pts = shapely.points(xy)
+        pi, ei, leg = _nearest(lines, tree, pts, xy)
         t.loc[pi, "edge"], t.loc[pi, "leg"] = ei, leg
         t["t"] = shapely.line_locate_point(lines[t["edge"].to_numpy(int)], pts)
     else:
         t["edge"], t["leg"], t["t"] = -1, np.inf, 0.0
-    g = Graph(lines, tree, node[:n], node[n:], shapely.length(lines), int(node.max()) + 1 if n else 0, t)
-    _graphs.clear()
-    _graphs[key] = g
-    return g
+    return Graph(lines, tree, node[:n], node[n:], shapely.length(lines), int(node.max()) + 1 if n else 0, t)
+
+
+async def _targets(conn: asyncpg.Connection) -> pd.DataFrame:
+    """Live residential parcels: id, district_code, area, pop, centroid x, y."""
+    # The numbers travel as one packed big-endian record per row (int8send/float8send) that numpy reads in one
+    # go: a Python object per value (and the dict per row a DataFrame of records needs) made this the slowest
+    # step of the build, and the garbage collector's passes over those objects grew faster than the city.
+    rows = await conn.fetch(
+        f"SELECT district_code, int8send(id) || float8send(ST_Area(geom)) || float8send(coalesce(population::float8, "
+        f"'NaN')) || float8send(coalesce(ST_X(c), 'NaN')) || float8send(coalesce(ST_Y(c), 'NaN')) AS v "
+        f"FROM {radius.TARGETS} t CROSS JOIN LATERAL (SELECT ST_Centroid(geom) AS c) c WHERE retired_at IS NULL")
+    v = np.frombuffer(b"".join([r["v"] for r in rows]), dtype=TARGET_ROW)
+    return pd.DataFrame({"id": v["id"].astype(np.int64), "district_code": [r["district_code"] for r in rows],
+                         **{c: v[c].astype(float) for c in ("area", "pop", "x", "y")}},
+                        columns=["id", "district_code", "area", "pop", "x", "y"])
+
+
+def _nearest(lines: np.ndarray, tree: shapely.STRtree, pts: np.ndarray,
+             xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each point's (coordinates xy) nearest line and distance, as tree.query_nearest(pts, return_distance=True,
+    all_matches=False) returns them.
+
+    The tree's nearest-neighbour search costs a priority-queue walk per point. Instead each point takes the
+    segments whose box, grown by SNAP_PROBE_M, holds it (a box-only query) and measures them with array
+    arithmetic. Where one line is nearest by more than SNAP_EPS_M and lies within the probe, that is the
+    tree's answer too; ties (the tree keeps the first it visits) and points with no road in the probe ask the tree.
+    """
+    c, owner = shapely.get_coordinates(lines, return_index=True)
+    seg = np.flatnonzero(owner[1:] == owner[:-1])  # segment k runs from c[k] to c[k + 1] of line owner[k]
+    (ax, ay), (bx, by) = c[seg].T, c[seg + 1].T
+    pi, si = shapely.STRtree(shapely.box(np.minimum(ax, bx) - SNAP_PROBE_M, np.minimum(ay, by) - SNAP_PROBE_M,
+                                         np.maximum(ax, bx) + SNAP_PROBE_M, np.maximum(ay, by) + SNAP_PROBE_M)).query(pts)
+    dx, dy = (bx - ax)[si], (by - ay)[si]
+    wx, wy = xy[pi, 0] - ax[si], xy[pi, 1] - ay[si]
+    len2 = dx * dx + dy * dy
+    along = np.clip(np.divide(wx * dx + wy * dy, len2, out=np.zeros(len(pi)), where=len2 > 0), 0.0, 1.0)
+    d = np.hypot(wx - along * dx, wy - along * dy)
+    best = np.full(len(pts), np.inf)
+    np.minimum.at(best, pi, d)
+    near = d <= best[pi] + SNAP_EPS_M
+    line = owner[seg[si[near]]]
+    first, last = np.full(len(pts), len(lines)), np.full(len(pts), -1)
+    np.minimum.at(first, pi[near], line)
+    np.maximum.at(last, pi[near], line)
+    sure = (best + SNAP_EPS_M <= SNAP_PROBE_M) & (first == last)
+    (fi, fe), fleg = tree.query_nearest(pts[~sure], return_distance=True, all_matches=False)
+    i = np.concatenate([np.flatnonzero(sure), np.flatnonzero(~sure)[fi]])
+    e = np.concatenate([first[sure], fe])
+    leg = np.concatenate([shapely.distance(pts[sure], lines[first[sure]]), fleg])
+    order = np.argsort(i)
+    return i[order], e[order], leg[order]
 
 
 async def gates(conn: asyncpg.Connection, g: Graph, spec: radius.Spec) -> pd.DataFrame:

@@ -130,27 +130,29 @@ REACH_IN_BAND = ("ST_MakeEnvelope(GREATEST(ST_XMin(f.geom) - f.radius - $2, $3),
 # means 0 to every reader, as for a parcel out of reach.
 INSERT_FRACTIONS = ("INSERT INTO coverage_fraction (spec, target_id, frac) "
                     "SELECT $1, target_id, frac FROM {rows} WHERE frac > 0")
-# A band's fractions and its district/grid sums in one statement: land and population totals from the band's
-# parcels, the covered parts from the fraction rows themselves (carried columns, no join back to the parcels),
-# summed per integer cell key and named by coverage_cell at the end (not sorted by two text codes).
+# A band's fractions and its covered area and population per district/grid cell in one statement: summed from the
+# fraction rows themselves (carried columns, no join back to the parcels) per integer cell key, and named by
+# coverage_cell at the end (not sorted by two text codes). The land and population totals are the parcel
+# table's (coverage_cell), added once by MERGE_SUMS.
 BAND = ("WITH r AS MATERIALIZED (" + FRACTION_ROWS + "), "
         "ins AS (" + INSERT_FRACTIONS.format(rows="r") + ") "
         "INSERT INTO coverage_sum (spec, district_code, grid_code, area, covered_area, pop, covered_pop) "
-        "SELECT $1, c.district_code, c.grid_code, s.a, s.ca, s.p, s.cp FROM ("
-        "SELECT cell, sum(a) AS a, sum(ca) AS ca, sum(p) AS p, sum(cp) AS cp FROM ("
-        "SELECT cell, area AS a, 0 AS ca, pop AS p, 0 AS cp FROM coverage_target "
-        "WHERE ST_X(cent) >= $3 AND ST_X(cent) < $4 UNION ALL "
-        "SELECT cell, 0, area * frac, 0, pop * frac FROM r) x GROUP BY cell) s JOIN coverage_cell c USING (cell)")
+        "SELECT $1, c.district_code, c.grid_code, 0, s.ca, 0, s.cp FROM ("
+        "SELECT cell, sum(area * frac) AS ca, sum(pop * frac) AS cp FROM r GROUP BY cell) s "
+        "JOIN coverage_cell c USING (cell)")
 # Facilities whose reach (radius + the largest circumradius) overlaps the band of centroid x [$3, $4).
 BAND_FACILITIES = ("(SELECT * FROM coverage_facility WHERE spec = $1 AND ST_XMax(geom) + radius + $2 >= $3 "
                    "AND ST_XMin(geom) - radius - $2 < $4)")
 STRIP = BAND.format(fac=BAND_FACILITIES, tgt="coverage_target", only=IN_BAND, probe=REACH_IN_BAND)
-# One row per district and grid cell again once every strip has added its own.
+# One row per district and grid cell once every band has added its covered parts: the cell's land and population
+# totals, and the covered parts of all bands (0 where nothing is covered).
 MERGE_SUMS = """
-WITH d AS (DELETE FROM coverage_sum WHERE spec = $1 RETURNING *)
+WITH d AS (DELETE FROM coverage_sum WHERE spec = $1 RETURNING *),
+b AS (SELECT district_code, grid_code, sum(covered_area) AS ca, sum(covered_pop) AS cp FROM d GROUP BY 1, 2)
 INSERT INTO coverage_sum (spec, district_code, grid_code, area, covered_area, pop, covered_pop)
-SELECT spec, district_code, grid_code, sum(area), sum(covered_area), sum(pop), sum(covered_pop) FROM d
-GROUP BY spec, district_code, grid_code
+SELECT $1, c.district_code, c.grid_code, c.area, coalesce(b.ca, 0), c.pop, coalesce(b.cp, 0)
+FROM coverage_cell c LEFT JOIN b ON b.district_code IS NOT DISTINCT FROM c.district_code
+  AND b.grid_code IS NOT DISTINCT FROM c.grid_code
 """
 # Facilities that can reach a parcel near a changed facility lie within both radii + 2 rho of it.
 # $3 = the largest radius of the spec, so the GiST index of coverage_facility serves the probe from each change.
@@ -170,7 +172,10 @@ SELECT id, district_code, grid_code, dense_rank() OVER (ORDER BY district_code, 
   LEFT JOIN LATERAL (SELECT code FROM {GRID} g WHERE g.retired_at IS NULL AND ST_Intersects(g.geom, c) LIMIT 1) g ON true
   WHERE t.retired_at IS NULL AND NOT ST_IsEmpty(t.geom)) s
 """
-CELLS = "INSERT INTO coverage_cell SELECT DISTINCT cell, district_code, grid_code FROM coverage_target"
+# Each cell's residential land and population: every indicator's denominators, summed once per parcel table.
+CELLS = ("INSERT INTO coverage_cell (cell, district_code, grid_code, area, pop) "
+         "SELECT cell, district_code, grid_code, sum(area), sum(pop) FROM coverage_target "
+         "GROUP BY cell, district_code, grid_code")
 # An incremental refresh in one statement: the recomputed parcels' fractions, and the (new − old) covered area
 # and population added to their district/grid sums. The new parts come from the fraction rows themselves (their
 # carried columns), the old ones from cov_old, so no parcel is looked up again.
@@ -287,6 +292,7 @@ async def _fractions(conn: asyncpg.Connection, spec: Spec, tv: str, rho: float) 
     await conn.execute("DELETE FROM coverage_fraction WHERE spec = $1", spec.key)
     await conn.execute("DELETE FROM coverage_sum WHERE spec = $1", spec.key)
     await band(conn, spec, rho, -INF, INF)
+    await conn.execute(MERGE_SUMS, spec.key)
     await _finish_fractions(conn, spec, tv)
 
 
