@@ -167,3 +167,29 @@ async def test_edge_parcel_outside_the_buffer_is_a_whole_gap(client, db, town):
     got = [(f["properties"]["target_id"], f["properties"]["area_m2"], f["properties"]["population"])
            for f in r.json()["features"]]
     assert got == [(pid, pytest.approx(320.0, abs=0.1), 40.0)]
+
+
+async def test_toilet_gaps_follow_a_moved_toilet_and_new_parcels(client, db, town):
+    """The gap polygons are kept between requests: moving the toilet, or adding a parcel, must show at once."""
+    d = "419908"
+    await add_district(db, town, d, box(30000, 0, 33000, 1000))
+    code = await add_asset(db, town, "toilets", d, "0301", 30500, 500, toilet_type="standalone", toilet_class="I",
+                           public_access="municipal")
+
+    async def gaps() -> tuple[float, float]:
+        r = await client.get("/indicators/toilet_density/gaps", params={"district": d})
+        assert r.status_code == 200, r.text
+        feats = r.json()["features"]
+        return (sum(f["properties"]["area_m2"] for f in feats), sum(f["properties"]["population"] for f in feats))
+
+    district = box(30000, 0, 33000, 1000)
+    area, pop = await gaps()
+    assert area == pytest.approx(district.difference(shapely.Point(30500, 500).buffer(500, quad_segs=256)).area, rel=1e-3)
+    assert pop == 0
+    await add_parcel(db, town, d, box(32400, 400, 32600, 600), 700)  # 1,900 m east of the toilet: in the gap
+    assert (await gaps())[1] == pytest.approx(700)
+    await db.execute("UPDATE toilets SET geom = ST_Translate(geom, 2000, 0), version = version + 1 WHERE asset_code = $1",
+                     code)
+    area, pop = await gaps()  # the toilet now stands beside the parcel
+    assert area == pytest.approx(district.difference(shapely.Point(32500, 500).buffer(500, quad_segs=256)).area, rel=1e-3)
+    assert pop == 0
