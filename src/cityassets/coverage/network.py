@@ -30,10 +30,12 @@ ROADS = COLLECTIONS["roads"].table.name
 #: A facility is reached from a road passing within this distance of it (coverage.md §1 definition).
 GATE_M = 40.0
 #: A parcel centroid first looks for its nearest road among the roads within this distance (most find it there).
-SNAP_PROBE_M = 100.0
+SNAP_PROBE_M = 150.0
 #: Nearest-road candidates closer than this to each other are settled by the exact tree search.
 SNAP_EPS_M = 1e-6
-TARGET_ROW = np.dtype([("id", ">i8"), ("area", ">f8"), ("pop", ">f8"), ("x", ">f8"), ("y", ">f8")])
+#: One parcel as _targets packs it: id, area, population, then its centroid as XDR WKB (an empty one is NaN NaN).
+TARGET_ROW = np.dtype([("id", ">i8"), ("area", ">f8"), ("pop", ">f8"), ("wkb_header", "V5"), ("x", ">f8"),
+                       ("y", ">f8")])
 
 
 @dataclass
@@ -63,8 +65,7 @@ async def graph(conn: asyncpg.Connection) -> Graph:
            await _version(conn, radius.TARGETS))
     if key in _graphs:
         return _graphs[key]
-    with _gc_paused():
-        g = await _build(conn)
+    g = await _build(conn)
     _graphs.clear()
     _graphs[key] = g
     return g
@@ -72,8 +73,8 @@ async def graph(conn: asyncpg.Connection) -> Graph:
 
 @contextmanager
 def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection inside: the build makes (and drops) a few objects per parcel and road, and
-    each full collection walks every live object, so collections during the build cost more than linearly."""
+    """No cyclic garbage collection inside: building the graph and gates makes (and drops) objects per parcel
+    and road, and each full collection walks every live object, so collections there cost more than linearly."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -85,6 +86,9 @@ def _gc_paused() -> Iterator[None]:
 
 async def _build(conn: asyncpg.Connection) -> Graph:
     """The road graph and every parcel's snap to its nearest road."""
+    # Parcels first: asyncpg holds a query's rows until the connection's next query, so the roads query frees
+    # the row per parcel while the collector is paused (else its first passes would walk them all).
+    t = await _targets(conn)
     roads = await conn.fetch(f"SELECT ST_AsBinary(geom) AS g FROM {ROADS} WHERE retired_at IS NULL AND walkable "
                              "AND NOT ST_IsEmpty(geom)")
     lines = shapely.from_wkb([r["g"] for r in roads]) if roads else np.array([], dtype=object)
@@ -94,7 +98,6 @@ async def _build(conn: asyncpg.Connection) -> Graph:
     _, node = np.unique(np.round(ends, 2), axis=0, return_inverse=True)
     node = node.ravel()
     n = len(lines)
-    t = await _targets(conn)
     tree = shapely.STRtree(lines)
     if n and len(t):
         xy = t[["x", "y"]].to_numpy(float)
@@ -109,13 +112,12 @@ async def _build(conn: asyncpg.Connection) -> Graph:
 
 async def _targets(conn: asyncpg.Connection) -> pd.DataFrame:
     """Live residential parcels: id, district_code, area, pop, centroid x, y."""
-    # The numbers travel as one packed big-endian record per row (int8send/float8send) that numpy reads in one
-    # go: a Python object per value (and the dict per row a DataFrame of records needs) made this the slowest
-    # step of the build, and the garbage collector's passes over those objects grew faster than the city.
+    # The numbers travel as one packed big-endian record per row (int8send, float8send, the centroid's XDR WKB)
+    # that numpy reads in one go: a Python object per value (and a dict per row for the DataFrame) made this the
+    # slowest step of the build. The centroid is computed once per row (ST_X(c), ST_Y(c) computed it twice).
     rows = await conn.fetch(
-        f"SELECT district_code, int8send(id) || float8send(ST_Area(geom)) || float8send(coalesce(population::float8, "
-        f"'NaN')) || float8send(coalesce(ST_X(c), 'NaN')) || float8send(coalesce(ST_Y(c), 'NaN')) AS v "
-        f"FROM {radius.TARGETS} t CROSS JOIN LATERAL (SELECT ST_Centroid(geom) AS c) c WHERE retired_at IS NULL")
+        f"SELECT district_code, int8send(id) || float8send(ST_Area(geom)) || float8send(population::float8) "
+        f"|| ST_AsBinary(ST_Centroid(geom), 'XDR') AS v FROM {radius.TARGETS} WHERE retired_at IS NULL")
     v = np.frombuffer(b"".join([r["v"] for r in rows]), dtype=TARGET_ROW)
     return pd.DataFrame({"id": v["id"].astype(np.int64), "district_code": [r["district_code"] for r in rows],
                          **{c: v[c].astype(float) for c in ("area", "pop", "x", "y")}},
@@ -206,8 +208,9 @@ def distances(g: Graph, gt: pd.DataFrame, r: float) -> np.ndarray:
 
 async def coverage(conn: asyncpg.Connection, spec: radius.Spec) -> tuple[Graph, np.ndarray]:
     """The graph and, per parcel (rows of graph.targets), whether a facility is within its radius along the network."""
-    g = await graph(conn)
-    gt = await gates(conn, g, spec)
+    with _gc_paused():
+        g = await graph(conn)
+        gt = await gates(conn, g, spec)
     covered = np.zeros(len(g.targets), dtype=bool)
     for r in sorted(gt["radius"].unique()):
         covered |= distances(g, gt, float(r)) <= r
