@@ -89,6 +89,15 @@ async def versions(conn: asyncpg.Connection, spec: Spec) -> tuple[int, str]:
     return v.get(spec.collection, 0), f"{v.get(TARGETS, 0)}:{v.get(GRID, 0)}"
 
 
+async def current_targets(conn: asyncpg.Connection) -> None:
+    """Bring coverage_target up to date for a reader without a facility selection (the network graph)."""
+    rows = await conn.fetch("SELECT collection, data_version FROM collection_stats WHERE collection = ANY($1::text[])",
+                            [TARGETS, GRID])
+    v = {r["collection"]: r["data_version"] for r in rows}
+    async with conn.transaction():
+        await ensure_targets(conn, f"{v.get(TARGETS, 0)}:{v.get(GRID, 0)}")
+
+
 # Per-parcel fractions. m = min over facilities of (distance from the parcel's centroid − radius): every point
 # of a parcel lies within its circumradius rho of the centroid, so m ≤ −rho means fully covered, m > rho not at
 # all; only the parcels in between are intersected with the buffers. {fac} is the facility set probed and {tgt}
