@@ -27,13 +27,14 @@ ORDER BY area_m2 DESC LIMIT $3
 # coverage_gap per facility selection with the population of the parcels whose centroid lies in each gap (object
 # method). The centroids are probed with each whole gap: consecutive tests against one polygon reuse PostGIS's
 # prepared geometry, which beat probing ST_Subdivide(gap, 64) pieces (bench city: 57 -> 27 ms; doubled,
-# 170 -> 88 ms; same sums).
+# 170 -> 88 ms; same sums). Only the pieces that meet the district itself are unioned, not every piece in its
+# box: a third fewer pieces, -27 % on the statement at both scales of the bench city, the same gaps.
 DISTRICT_GAPS = f"""
 WITH g AS MATERIALIZED (
   SELECT row_number() OVER () AS gid, district_code, g FROM (
     SELECT d.code AS district_code, (ST_Dump(coalesce(ST_Difference(d.geom, u.g), d.geom))).geom AS g
     FROM {radius.DISTRICTS} d CROSS JOIN LATERAL (SELECT ST_Union(p.geom) AS g FROM coverage_piece p
-         WHERE p.spec = $1 AND p.geom && d.geom) u
+         WHERE p.spec = $1 AND ST_Intersects(p.geom, d.geom)) u
     WHERE d.retired_at IS NULL) x
   WHERE ST_Dimension(g) = 2 AND ST_Area(g) > 0.01),
 pop AS (SELECT g.gid, sum(t.pop) AS pop FROM g JOIN coverage_target t ON ST_Intersects(g.g, t.cent) GROUP BY g.gid)

@@ -442,6 +442,6 @@ async def built_up(conn: asyncpg.Connection, spec: Spec, district: str | None) -
         "coalesce(ST_Area(ST_Intersection(d.geom, u.g)), 0) AS covered_area, NULL::float8 AS pop, "
         "NULL::float8 AS covered_pop "
         f"FROM {DISTRICTS} d CROSS JOIN LATERAL (SELECT ST_Union(p.geom) AS g FROM coverage_piece p "
-        "WHERE p.spec = $1 AND p.geom && d.geom) u "
+        "WHERE p.spec = $1 AND ST_Intersects(p.geom, d.geom)) u "
         "WHERE d.retired_at IS NULL AND ($2::text IS NULL OR d.code = $2) ORDER BY d.code",
         spec.key, district)
