@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import resource
@@ -308,6 +309,7 @@ async def naive_sample(conn: asyncpg.Connection, every: int = 200) -> dict[str, 
 
 async def bench(scale: float, data: Path, reuse: bool, loader: str = "sql") -> dict[str, Any]:
     from cityassets.coverage import engine, gaps, report, siting
+    from cityassets.coverage import network as net_module
     from cityassets.db import admin
     from cityassets.settings import get_settings
 
@@ -316,6 +318,11 @@ async def bench(scale: float, data: Path, reuse: bool, loader: str = "sql") -> d
     s = get_settings()
     dsn = s.dsn.rsplit("/", 1)[0] + f"/cityassets_bench_s{int(scale)}"
     city = read(data)
+    # The city's GeoDataFrames (600k shapely objects at scale 2) are the benchmark's, not the service's: out of
+    # reach of the cyclic collector, so its passes during the engine's Python steps cost what they would in the
+    # service, and not more at scale 2 only because the benchmark holds a bigger city.
+    gc.collect()
+    gc.freeze()
     res = Results({"scale": scale, "buildings": len(city["buildings"]), "greens": len(city["greens"]),
                    "toilets": len(city["toilets"]), "edges": len(city["streets"])})
     if not reuse:
@@ -409,7 +416,14 @@ async def bench(scale: float, data: Path, reuse: bool, loader: str = "sql") -> d
                 await siting.candidates(conn, "park_500m", {}, None, 10, "network")]
 
     try:
-        res["network_first_s"], _ = await timed(network, 1)
+        async def network_first():
+            # The road graph, parcel snaps and gates are built on a process's first call: rebuilt each run here, so
+            # the first call is a median of 3 like the other measurements (n = 1 varied by 1.5x between runs).
+            net_module._graphs.clear()
+            net_module._gates.clear()
+            return await network()
+
+        res["network_first_s"], _ = await timed(network_first)
         res["network_warm_s"], net = await timed(network)
         res["network_pop_share"] = [n["population_share"] for n in net]
         res["network_gaps_and_10_candidates_s"], out = await timed(network_gaps_and_sites)
@@ -446,6 +460,7 @@ async def bench(scale: float, data: Path, reuse: bool, loader: str = "sql") -> d
         if isinstance(v, float):
             res[k] = round(v, 3)
     await conn.close()
+    gc.unfreeze()
     return res
 
 
