@@ -81,21 +81,24 @@ def _shift(sql: str, by: int) -> str:
     return sql
 
 
-async def versions(conn: asyncpg.Connection, spec: Spec) -> tuple[int, str]:
-    """Data version of the facility collection, and of residential land + grid cells (collection_stats)."""
+async def _data_versions(conn: asyncpg.Connection, *collections: str) -> tuple[int, str]:
+    """Data version of the first collection (0 for none), and of residential land + grid cells (collection_stats)."""
     rows = await conn.fetch("SELECT collection, data_version FROM collection_stats WHERE collection = ANY($1::text[])",
-                            [spec.collection, TARGETS, GRID])
+                            [*collections, TARGETS, GRID])
     v = {r["collection"]: r["data_version"] for r in rows}
-    return v.get(spec.collection, 0), f"{v.get(TARGETS, 0)}:{v.get(GRID, 0)}"
+    return v.get(collections[0], 0) if collections else 0, f"{v.get(TARGETS, 0)}:{v.get(GRID, 0)}"
+
+
+async def versions(conn: asyncpg.Connection, spec: Spec) -> tuple[int, str]:
+    """Data version of the facility collection, and of residential land + grid cells."""
+    return await _data_versions(conn, spec.collection)
 
 
 async def current_targets(conn: asyncpg.Connection) -> None:
     """Bring coverage_target up to date for a reader without a facility selection (the network graph)."""
-    rows = await conn.fetch("SELECT collection, data_version FROM collection_stats WHERE collection = ANY($1::text[])",
-                            [TARGETS, GRID])
-    v = {r["collection"]: r["data_version"] for r in rows}
+    _, tv = await _data_versions(conn)
     async with conn.transaction():
-        await ensure_targets(conn, f"{v.get(TARGETS, 0)}:{v.get(GRID, 0)}")
+        await ensure_targets(conn, tv)
 
 
 # Per-parcel fractions. m = min over facilities of (distance from the parcel's centroid − radius): every point
@@ -135,18 +138,18 @@ IN_BAND = "AND ST_X(t.cent) >= $3 AND ST_X(t.cent) < $4"
 REACH = "ST_Expand(f.geom, f.radius + $2) AND ST_DWithin(t.cent, f.geom, f.radius + t.rho)"
 REACH_IN_BAND = ("ST_MakeEnvelope(GREATEST(ST_XMin(f.geom) - f.radius - $2, $3), ST_YMin(f.geom) - f.radius - $2, "
                  "LEAST(ST_XMax(f.geom) + f.radius + $2, $4), ST_YMax(f.geom) + f.radius + $2, ST_SRID(f.geom))")
-# No row for a parcel with nothing covered (an edge parcel whose box meets a piece's box but not the piece): no row
-# means 0 to every reader, as for a parcel out of reach.
-INSERT_FRACTIONS = ("INSERT INTO coverage_fraction (spec, target_id, frac) "
-                    "SELECT $1, target_id, frac FROM {rows} WHERE frac > 0")
+# The fraction rows (r) and their insertion, the head of both the band and the refresh statements. No row for a
+# parcel with nothing covered (an edge parcel whose box meets a piece's box but not the piece): no row means 0 to
+# every reader, as for a parcel out of reach.
+WITH_FRACTIONS = ("WITH r AS MATERIALIZED (" + FRACTION_ROWS + "), "
+                  "ins AS (INSERT INTO coverage_fraction (spec, target_id, frac) "
+                  "SELECT $1, target_id, frac FROM r WHERE frac > 0)")
 # A band's fractions and its covered area and population per district/grid cell in one statement: summed from the
 # fraction rows themselves (carried columns, no join back to the parcels) per integer cell key, and named by
 # coverage_cell at the end (not sorted by two text codes). The land and population totals are the parcel
 # table's (coverage_cell), added once by MERGE_SUMS.
-BAND = ("WITH r AS MATERIALIZED (" + FRACTION_ROWS + "), "
-        "ins AS (" + INSERT_FRACTIONS.format(rows="r") + ") "
-        "INSERT INTO coverage_sum (spec, district_code, grid_code, area, covered_area, pop, covered_pop) "
-        "SELECT $1, c.district_code, c.grid_code, 0, s.ca, 0, s.cp FROM ("
+BAND = (WITH_FRACTIONS + " INSERT INTO coverage_sum "
+        "(spec, district_code, grid_code, area, covered_area, pop, covered_pop) SELECT $1, c.district_code, c.grid_code, 0, s.ca, 0, s.cp FROM ("
         "SELECT cell, sum(area * frac) AS ca, sum(pop * frac) AS cp FROM r GROUP BY cell) s "
         "JOIN coverage_cell c USING (cell)")
 # Facilities whose reach (radius + the largest circumradius) overlaps the band of centroid x [$3, $4).
@@ -188,9 +191,7 @@ CELLS = ("INSERT INTO coverage_cell (cell, district_code, grid_code, area, pop) 
 # An incremental refresh in one statement: the recomputed parcels' fractions, and the (new − old) covered area
 # and population added to their district/grid sums. The new parts come from the fraction rows themselves (their
 # carried columns), the old ones from cov_old, so no parcel is looked up again.
-REFRESH = ("WITH r AS MATERIALIZED (" + FRACTION_ROWS + "), "
-           "ins AS (" + INSERT_FRACTIONS.format(rows="r") + "), "
-           "d AS (SELECT cell, sum(a) AS da, sum(p) AS dp FROM ("
+REFRESH = (WITH_FRACTIONS + ", d AS (SELECT cell, sum(a) AS da, sum(p) AS dp FROM ("
            "SELECT cell, area * frac AS a, pop * frac AS p FROM r UNION ALL "
            "SELECT t.cell, -t.area * o.frac, -t.pop * o.frac FROM cov_old o JOIN cov_aff t USING (target_id)) x "
            "GROUP BY cell) "
