@@ -85,9 +85,7 @@ async def gap_rows(conn: asyncpg.Connection, indicator_id: str, overrides: dict[
 async def ensure_district_gaps(conn: asyncpg.Connection, spec: radius.Spec) -> None:
     """Recompute the city's gap polygons of `spec` when the facilities, districts or parcels changed since."""
     await radius.ensure(conn, spec, fractions=False)
-    fv, tv = await radius.versions(conn, spec)
-    dv = await conn.fetchval("SELECT coalesce(max(data_version), 0) FROM collection_stats WHERE collection = $1",
-                             radius.DISTRICTS)
+    (fv, dv), tv = await radius.data_versions(conn, spec.collection, radius.DISTRICTS)
     name, version = f"gaps|{spec.key}", f"{fv}:{dv}:{tv}"
     async with conn.transaction():
         await radius.ensure_targets(conn, tv)

@@ -81,22 +81,24 @@ def _shift(sql: str, by: int) -> str:
     return sql
 
 
-async def _data_versions(conn: asyncpg.Connection, *collections: str) -> tuple[int, str]:
-    """Data version of the first collection (0 for none), and of residential land + grid cells (collection_stats)."""
+async def data_versions(conn: asyncpg.Connection, *collections: str) -> tuple[list[int], str]:
+    """Data versions of `collections` (0 for one never written), and of residential land + grid cells as one key
+    (collection_stats)."""
     rows = await conn.fetch("SELECT collection, data_version FROM collection_stats WHERE collection = ANY($1::text[])",
                             [*collections, TARGETS, GRID])
     v = {r["collection"]: r["data_version"] for r in rows}
-    return v.get(collections[0], 0) if collections else 0, f"{v.get(TARGETS, 0)}:{v.get(GRID, 0)}"
+    return [v.get(c, 0) for c in collections], f"{v.get(TARGETS, 0)}:{v.get(GRID, 0)}"
 
 
 async def versions(conn: asyncpg.Connection, spec: Spec) -> tuple[int, str]:
     """Data version of the facility collection, and of residential land + grid cells."""
-    return await _data_versions(conn, spec.collection)
+    (fv,), tv = await data_versions(conn, spec.collection)
+    return fv, tv
 
 
 async def current_targets(conn: asyncpg.Connection) -> None:
     """Bring coverage_target up to date for a reader without a facility selection (the network graph)."""
-    _, tv = await _data_versions(conn)
+    _, tv = await data_versions(conn)
     async with conn.transaction():
         await ensure_targets(conn, tv)
 
@@ -149,7 +151,8 @@ WITH_FRACTIONS = ("WITH r AS MATERIALIZED (" + FRACTION_ROWS + "), "
 # coverage_cell at the end (not sorted by two text codes). The land and population totals are the parcel
 # table's (coverage_cell), added once by MERGE_SUMS.
 BAND = (WITH_FRACTIONS + " INSERT INTO coverage_sum "
-        "(spec, district_code, grid_code, area, covered_area, pop, covered_pop) SELECT $1, c.district_code, c.grid_code, 0, s.ca, 0, s.cp FROM ("
+        "(spec, district_code, grid_code, area, covered_area, pop, covered_pop) "
+        "SELECT $1, c.district_code, c.grid_code, 0, s.ca, 0, s.cp FROM ("
         "SELECT cell, sum(area * frac) AS ca, sum(pop * frac) AS cp FROM r GROUP BY cell) s "
         "JOIN coverage_cell c USING (cell)")
 # Facilities whose reach (radius + the largest circumradius) overlaps the band of centroid x [$3, $4).
