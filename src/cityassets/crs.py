@@ -97,7 +97,16 @@ def transformer(src: str, dst: str) -> Transformer:
     def to_pyproj(c: str) -> CRS:
         return CRS.from_user_input("OGC:CRS84") if c == "CRS84" else _known_epsg(srid_of(c))
 
-    return Transformer.from_crs(to_pyproj(src), to_pyproj(dst), always_xy=True)
+    chosen = Transformer.from_crs(to_pyproj(src), to_pyproj(dst), always_xy=True)
+    # pyproj keeps one PROJ object per thread and rebuilds it on a thread's first use. Rebuilt from two CRSs
+    # that is a search of proj.db for the operation, ~350 ms per thread (uploads validate in worker threads);
+    # rebuilt from the PROJ string of the operation found here it takes ~1 ms and gives the same numbers. Only
+    # when PROJ settled on one operation: with several candidates (grids by area of use) the definition is not
+    # a single pipeline and the CRS-built transformer stays.
+    definition = chosen.definition
+    if definition.startswith("proj=") and "unavailable" not in definition:
+        return Transformer.from_pipeline(definition)
+    return chosen
 
 
 # --- GCJ-02 / BD-09 ---------------------------------------------------------------------------

@@ -70,3 +70,30 @@ async def test_swapped_gauss_kruger(client, tokens):
 async def test_unknown_crs(client, tokens):
     r = await upload(client, fc([manhole(LON, LAT)]), tokens["surveyor"], crs="EPSG:999999")
     assert r.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "src, dst", [("CRS84", "EPSG:4547"), ("EPSG:4547", "CRS84"), ("CRS84", "EPSG:4526"), ("EPSG:4490", "EPSG:4547")]
+)
+def test_cached_transformer_in_a_new_thread_matches_pyproj(src, dst):
+    """The cached transformer is rebuilt from its PROJ string in each worker thread: same numbers as pyproj's
+    own CRS-to-CRS transformer."""
+    import threading
+
+    from pyproj import CRS, Transformer
+
+    from cityassets.crs import transformer
+
+    def pyproj_crs(name: str) -> CRS:
+        return CRS.from_user_input("OGC:CRS84" if name == "CRS84" else name)
+
+    ref = Transformer.from_crs(pyproj_crs(src), pyproj_crs(dst), always_xy=True)
+    x, y = (LON, LAT) if src in ("CRS84", "EPSG:4490") else (EAST, NORTH)
+    got: list[tuple[float, float]] = []
+    thread = threading.Thread(target=lambda: got.append(transformer(src, dst).transform(x, y)))
+    thread.start()
+    thread.join()
+    want = ref.transform(x, y)
+    assert got and abs(got[0][0] - want[0]) < 1e-6 and abs(got[0][1] - want[1]) < 1e-6
+    if dst == "EPSG:4547" and src == "CRS84":
+        assert abs(got[0][0] - EAST) < 0.05 and abs(got[0][1] - NORTH) < 0.05
