@@ -298,11 +298,17 @@ class UploadSQL:
             "WHERE c.target_id IS NULL AND NOT EXISTS (SELECT 1 FROM segiss i WHERE i.ord = c.ord)"
         )
 
-    def checks_sql(self, owner_scope: bool, district_scope: bool, near: bool) -> str:
+    def checks_sql(self, owner_scope: bool, district_scope: bool, near: bool, first: bool = False) -> str:
         """One round trip per segment for the checks: fill `chk` from `stg`, empty `stg` for the next
         segment's COPY, record the segment's issues and tell whether it refused any feature. Several
-        statements, so no bound values: they read the upload's settings (SCOPE)."""
+        statements, so no bound values: they read the upload's settings (SCOPE).
+
+        The `first` segment's `chk` is analysed: without statistics the planner guesses its matched rows
+        from its width alone, and for narrow rows it hashed the whole target table to update none of it.
+        """
         steps = ["TRUNCATE chk", self.check_sql(), "TRUNCATE stg"]
+        if first and self.match:
+            steps.insert(2, "ANALYZE chk")
         issues = self.issues_sql(owner_scope, district_scope)
         if issues:
             steps.append(issues)
@@ -395,14 +401,17 @@ class UploadSQL:
         parts = []
         if self.has("asset_code"):
             parts.append(f"d AS ({self.defer_sql()})")
-        parts += [
-            f"i AS ({self.insert_sql()} RETURNING 1)",
-            f"u AS ({self.update_sql()} RETURNING 1)",
-            "m AS (DELETE FROM segiss RETURNING *)",
-            "k AS (INSERT INTO iss SELECT * FROM m)",
-        ]
+        parts.append(f"i AS ({self.insert_sql()} RETURNING 1)")
+        if self.match:
+            parts.append(f"u AS ({self.update_sql()} RETURNING 1)")
+            updated = "(SELECT count(*) FROM u)"
+            matched = f"(SELECT count(*) FROM chk c WHERE c.target_id IS NOT NULL AND {self.ACCEPTED})"
+        else:
+            # Insert only (match=none): no record is looked up, so none is updated; an update part here
+            # still joined the whole target table per segment.
+            updated = matched = "0::bigint"
+        parts += ["m AS (DELETE FROM segiss RETURNING *)", "k AS (INSERT INTO iss SELECT * FROM m)"]
         return (
-            f"WITH {', '.join(parts)} SELECT (SELECT count(*) FROM i) AS inserted, (SELECT count(*) FROM u) "
-            f"AS updated, (SELECT count(*) FROM chk c WHERE c.target_id IS NOT NULL AND {self.ACCEPTED}) "
-            "AS matched"
+            f"WITH {', '.join(parts)} SELECT (SELECT count(*) FROM i) AS inserted, {updated} AS updated, "
+            f"{matched} AS matched"
         )
