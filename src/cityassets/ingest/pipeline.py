@@ -314,12 +314,10 @@ async def _stream(
         f"SELECT EXISTS (SELECT 1 FROM {sql.table} WHERE retired_at IS NULL)"
     )
     checks = sql.checks_sql(owner is not None, districts is not None, near)
-    first_checks = sql.checks_sql(owner is not None, districts is not None, near, first=True)
     seen = SeenKeys() if info.match else None
     args = (info.actor, info.id, info.crs) if sql.has("source_crs") else (info.actor, info.id)
     clock = time.perf_counter()
     waited = 0.0
-    first = True
     with gc_paused():
         produced = segments(
             source.batches, sql.rules, source.crs, settings, st.sink, counts, seen, info.match
@@ -333,8 +331,7 @@ async def _stream(
                     break
                 await st.copy(segment)
                 del segment
-                await _merge_segment(st, first_checks if first else checks, args)
-                first = False
+                await _merge_segment(st, checks, args)
     if info.mode == "atomic" and st.sink.refused:
         st.writing = False  # the file's last features were refused after the last segment was written
     if st.writing and sql.has("asset_code"):

@@ -298,17 +298,11 @@ class UploadSQL:
             "WHERE c.target_id IS NULL AND NOT EXISTS (SELECT 1 FROM segiss i WHERE i.ord = c.ord)"
         )
 
-    def checks_sql(self, owner_scope: bool, district_scope: bool, near: bool, first: bool = False) -> str:
+    def checks_sql(self, owner_scope: bool, district_scope: bool, near: bool) -> str:
         """One round trip per segment for the checks: fill `chk` from `stg`, empty `stg` for the next
         segment's COPY, record the segment's issues and tell whether it refused any feature. Several
-        statements, so no bound values: they read the upload's settings (SCOPE).
-
-        The `first` segment's `chk` is analysed: without statistics the planner guesses its matched rows
-        from its width alone, and for narrow rows it hashed the whole target table to update none of it.
-        """
+        statements, so no bound values: they read the upload's settings (SCOPE)."""
         steps = ["TRUNCATE chk", self.check_sql(), "TRUNCATE stg"]
-        if first and self.match:
-            steps.insert(2, "ANALYZE chk")
         issues = self.issues_sql(owner_scope, district_scope)
         if issues:
             steps.append(issues)
@@ -383,11 +377,17 @@ class UploadSQL:
         )
 
     def update_sql(self) -> str:
-        """Changed records only: an identical row is not touched (no version bump, no history)."""
+        """Changed records only: an identical row is not touched (no version bump, no history).
+
+        The matched ids also reach the target table as an array, so it is read through its primary key
+        whatever the planner believes of its size: joined on `t.id = c.target_id` alone, a table that this
+        upload is filling (statistics of an empty table) was hashed whole for every segment.
+        """
         cols, _, upd = self._new_row()
         return (
             f"UPDATE {self.table} t SET ({', '.join(cols)}, version, updated_at, updated_by, upload_id) = "
             f"({', '.join(upd)}, t.version + 1, now(), $1, $2) FROM chk c WHERE t.id = c.target_id AND "
+            "t.id = ANY(ARRAY(SELECT m.target_id FROM chk m WHERE m.target_id IS NOT NULL)) AND "
             f"{self.ACCEPTED} AND ({', '.join('t.' + n for n in cols)}) IS DISTINCT FROM ({', '.join(upd)})"
         )
 
