@@ -383,7 +383,8 @@ async def _refresh(conn: asyncpg.Connection, spec: Spec, fv: int, with_fractions
         "CREATE TEMP TABLE cov_changed ON COMMIT DROP AS SELECT coalesce(c.fac_id, o.fac_id) AS fac_id "
         "FROM cov_cur c FULL JOIN (SELECT * FROM coverage_facility WHERE spec = $1) o USING (fac_id) "
         "WHERE c.fac_id IS NULL OR o.fac_id IS NULL OR c.radius <> o.radius OR NOT (c.geom = o.geom)", spec.key)
-    changed = "AND fac_id IN (SELECT fac_id FROM cov_changed)"
+    # The changed ids as an array: each table is probed by (spec, fac_id), not read for the whole spec to match.
+    changed = "AND fac_id = ANY(ARRAY(SELECT fac_id FROM cov_changed))"
     if with_fractions:
         # Old and new positions of what changed, and every parcel within their reach.
         await conn.execute(
@@ -412,8 +413,10 @@ async def _refresh(conn: asyncpg.Connection, spec: Spec, fv: int, with_fractions
     if with_fractions:
         # The old fractions of the parcels recomputed, kept for the district sums' delta.
         await conn.execute("CREATE TEMP TABLE cov_old (target_id bigint, frac float8) ON COMMIT DROP")
-        await conn.execute("WITH d AS (DELETE FROM coverage_fraction WHERE spec = $1 AND target_id IN "
-                           "(SELECT target_id FROM cov_aff) RETURNING target_id, frac) INSERT INTO cov_old SELECT * FROM d",
+        # Probed by key (the ids as an array): as a join, the spec's every fraction was read to hash-match the
+        # affected ones, a cost that grows with the city rather than with the edit.
+        await conn.execute("WITH d AS (DELETE FROM coverage_fraction WHERE spec = $1 AND target_id = ANY(ARRAY("
+                           "SELECT target_id FROM cov_aff)) RETURNING target_id, frac) INSERT INTO cov_old SELECT * FROM d",
                            spec.key)
         rmax = await conn.fetchval("SELECT coalesce(max(radius), 0) FROM coverage_facility WHERE spec = $1", spec.key)
         await conn.execute(REFRESH, spec.key, rho, rmax)
