@@ -21,63 +21,50 @@ FROM generate_series(900000, 919999) g
 """
 
 
-async def _plan(db, statement: str, *args: object) -> str:
-    return "\n".join(r[0] for r in await db.fetch(f"EXPLAIN {statement}", *args))
-
-
-# A staged segment of 16,384 new features, then checked into chk as an upload does.
+# A staged segment of 16,384 new features ({code}: their asset codes, for the coded collections).
 STAGE = """
-INSERT INTO stg (ord, present, asset_code, wkb)
-SELECT g, 0, '4101020102' || lpad(g::text, 6, '0'), ST_AsEWKB(ST_SetSRID(ST_MakePoint(469000 + g % 200, 3848000), 4547))
+INSERT INTO stg (ord, present, {cols}wkb)
+SELECT g, 0, {code}ST_AsEWKB(ST_SetSRID(ST_MakePoint(469000 + g % 200, 3848000), 4547))
 FROM generate_series(1, 16384) g
 """
 
 
-async def _staged(db, sql: UploadSQL) -> None:
-    await db.execute(f"DELETE FROM {sql.table}")
-    await db.execute(f"ANALYZE {sql.table}")
-    await db.execute(FILL)
-    for ddl in (sql.stage_ddl(), ISSUES_DDL, SEGMENT_ISSUES_DDL, *sql.work_ddl()):
-        await db.execute(ddl)
-    await db.execute(STAGE if sql.has("asset_code") else STAGE.replace(", asset_code", "").replace(
-        "'4101020102' || lpad(g::text, 6, '0'), ", ""))
+async def _plan_after_staging(db, sql: UploadSQL, *args: object, write: bool = False) -> str:
+    """EXPLAIN of the segment's checks (or, checked, of its writes), in a transaction rolled back after."""
+    tx = db.transaction()
+    await tx.start()
+    try:
+        await db.execute(f"DELETE FROM {sql.table}")
+        await db.execute(f"ANALYZE {sql.table}")
+        await db.execute(FILL)
+        for ddl in (sql.stage_ddl(), ISSUES_DDL, SEGMENT_ISSUES_DDL, *sql.work_ddl()):
+            await db.execute(ddl)
+        coded = sql.has("asset_code")
+        await db.execute(STAGE.format(cols="asset_code, " if coded else "",
+                                      code="'4101020102' || lpad(g::text, 6, '0'), " if coded else ""))
+        if write:
+            await db.execute(sql.check_sql())
+        statement = sql.write_sql() if write else sql.check_sql()
+        return "\n".join(r[0] for r in await db.fetch(f"EXPLAIN {statement}", *args))
+    finally:
+        await tx.rollback()
 
 
 async def test_checks_probe_the_stored_records_by_their_code_index(db, settings):
     sql = UploadSQL(PropertyRules(COLLECTIONS["manholes"], settings, frozenset()), "asset_code")
-    tx = db.transaction()
-    await tx.start()
-    try:
-        await _staged(db, sql)
-        plan = await _plan(db, sql.check_sql())
-    finally:
-        await tx.rollback()
+    plan = await _plan_after_staging(db, sql)
     assert "Seq Scan on manholes" not in plan, plan
     assert "uq_manholes_asset_code" in plan, plan
 
 
 async def test_writes_reach_matched_records_by_primary_key(db, settings):
     sql = UploadSQL(PropertyRules(COLLECTIONS["manholes"], settings, frozenset()), "asset_code")
-    tx = db.transaction()
-    await tx.start()
-    try:
-        await _staged(db, sql)
-        await db.execute(sql.check_sql())
-        plan = await _plan(db, sql.write_sql(), "tester", "upload-1", "CRS84")
-    finally:
-        await tx.rollback()
+    plan = await _plan_after_staging(db, sql, "tester", "upload-1", "CRS84", write=True)
     assert "Seq Scan on manholes" not in plan, plan
     assert "pk_manholes" in plan, plan
 
 
 async def test_insert_only_writes_do_not_touch_the_stored_records(db, settings):
     sql = UploadSQL(PropertyRules(COLLECTIONS["green_spaces"], settings, frozenset()), None)
-    tx = db.transaction()
-    await tx.start()
-    try:
-        await _staged(db, sql)
-        await db.execute(sql.check_sql())
-        plan = await _plan(db, sql.write_sql(), "tester", "upload-1")
-    finally:
-        await tx.rollback()
+    plan = await _plan_after_staging(db, sql, "tester", "upload-1", write=True)
     assert "Update on" not in plan and "Scan on green_spaces" not in plan, plan

@@ -392,9 +392,9 @@ async def _refresh(conn: asyncpg.Connection, spec: Spec, fv: int, with_fractions
             f"SELECT geom, radius FROM coverage_facility WHERE spec = $1 {changed} "
             f"UNION ALL SELECT geom, radius FROM cov_cur WHERE true {changed}", spec.key)
         # A parcel farther than radius + its own rho from both positions of every changed facility keeps its
-        # fraction: no point of it was or is inside those buffers.
-        # The probe's rows themselves, deduplicated by a sort: taking only their ids and fetching each parcel
-        # again by key (an IN) cost twice as much (bench city, 100 moved greens: 190-210 against 88-92 ms).
+        # fraction: no point of it was or is inside those buffers. The probe's own rows are kept, deduplicated
+        # by a sort: fetching each parcel again by key (an IN) cost twice as much (100 moved greens on the
+        # bench city: 190-210 against 88-92 ms).
         await conn.execute(
             "CREATE TEMP TABLE cov_aff ON COMMIT DROP AS SELECT DISTINCT ON (t.target_id) t.* FROM cov_moved g "
             "CROSS JOIN LATERAL (SELECT t.* FROM coverage_target t WHERE ST_DWithin(t.cent, g.geom, g.radius + $1) "
