@@ -29,6 +29,11 @@ ORDER BY area_m2 DESC LIMIT $3
 # prepared geometry, which beat probing ST_Subdivide(gap, 64) pieces (bench city: 57 -> 27 ms; doubled,
 # 170 -> 88 ms; same sums). Only the pieces that meet the district itself are unioned, not every piece in its
 # box: a third fewer pieces, -27 % on the statement at both scales of the bench city, the same gaps.
+_GAPS_INSERT = """
+pop AS (SELECT g.gid, sum(t.pop) AS pop FROM g JOIN coverage_target t ON ST_Intersects(g.g, t.cent) GROUP BY g.gid)
+INSERT INTO coverage_gap (spec, district_code, area, pop, geom)
+SELECT $1, g.district_code, ST_Area(g.g), coalesce(pop.pop, 0), g.g FROM g LEFT JOIN pop USING (gid)
+"""
 DISTRICT_GAPS = f"""
 WITH g AS MATERIALIZED (
   SELECT row_number() OVER () AS gid, district_code, g FROM (
@@ -37,10 +42,33 @@ WITH g AS MATERIALIZED (
          WHERE p.spec = $1 AND ST_Intersects(p.geom, d.geom)) u
     WHERE d.retired_at IS NULL) x
   WHERE ST_Dimension(g) = 2 AND ST_Area(g) > 0.01),
-pop AS (SELECT g.gid, sum(t.pop) AS pop FROM g JOIN coverage_target t ON ST_Intersects(g.g, t.cent) GROUP BY g.gid)
-INSERT INTO coverage_gap (spec, district_code, area, pop, geom)
-SELECT $1, g.district_code, ST_Area(g.g), coalesce(pop.pop, 0), g.g FROM g LEFT JOIN pop USING (gid)
-"""
+{_GAPS_INSERT}"""
+# The same after facilities moved (cov_moved: the old and new positions of what changed, from the pieces' refresh
+# in this transaction), redone only where it can differ. Boxes b hold every old and new service area of a change
+# (+1 m). A gap polygon whose box meets none of them is still a whole gap: no service area that changed overlapped
+# or touched it, and no other one did before or does now. The others are deleted, and their land with the boxes'
+# district land is the region redone: its gaps are that region minus the pieces meeting a box (outside the boxes,
+# the deleted gaps' land met no unchanged piece but along their edges). A new gap cannot run out of that region:
+# any old gap it would join touches a box, so it was deleted and is inside. The pieces are found from the boxes
+# (`near`, once), not per district from its whole box. 100 moved toilets, refresh + gaps (bench city, same run as
+# a rebuild of every district): 0.44 s against 0.65 s; doubled, 0.67 against 1.32 s.
+NEAR_CHANGES = f"""
+WITH b AS MATERIALIZED (SELECT ST_Expand(geom, radius + 1) AS box FROM cov_moved),
+old AS (DELETE FROM coverage_gap o WHERE o.spec = $1 AND EXISTS (SELECT 1 FROM b WHERE b.box && o.geom)
+        RETURNING o.district_code, o.geom),
+w AS MATERIALIZED (
+  SELECT d.code AS district_code, d.geom, (SELECT ST_Union(x.g) FROM (
+      SELECT o.geom AS g FROM old o WHERE o.district_code = d.code
+      UNION ALL SELECT ST_Intersection(b.box, d.geom) FROM b WHERE b.box && d.geom) x) AS land
+  FROM {radius.DISTRICTS} d WHERE d.retired_at IS NULL AND EXISTS (SELECT 1 FROM b WHERE b.box && d.geom)),
+near AS MATERIALIZED (SELECT DISTINCT ON (p.ctid) p.geom FROM b
+  CROSS JOIN LATERAL (SELECT p.ctid, p.geom FROM coverage_piece p WHERE p.spec = $1 AND p.geom && b.box) p),
+g AS MATERIALIZED (
+  SELECT row_number() OVER () AS gid, district_code, g FROM (
+    SELECT w.district_code, (ST_Dump(coalesce(ST_Difference(w.land, u.g), w.land))).geom AS g
+    FROM w CROSS JOIN LATERAL (SELECT ST_Union(n.geom) AS g FROM near n WHERE ST_Intersects(n.geom, w.geom)) u) x
+  WHERE ST_Dimension(g) = 2 AND ST_Area(g) > 0.01),
+{_GAPS_INSERT}"""
 CACHED_GAPS = """
 SELECT NULL::bigint AS target_id, district_code, ST_AsGeoJSON(ST_Transform(geom, 4326), 7) AS geometry,
        area AS area_m2, pop AS population
@@ -83,19 +111,38 @@ async def gap_rows(conn: asyncpg.Connection, indicator_id: str, overrides: dict[
 
 
 async def ensure_district_gaps(conn: asyncpg.Connection, spec: radius.Spec) -> None:
-    """Recompute the city's gap polygons of `spec` when the facilities, districts or parcels changed since."""
-    await radius.ensure(conn, spec, fractions=False)
+    """Bring the city's gap polygons of `spec` up to date: redone near the facilities that moved when only they
+    changed since, rebuilt when the districts or parcels changed (or the gaps were never computed)."""
+    name = f"gaps|{spec.key}"
     (fv, dv), tv = await radius.data_versions(conn, spec.collection, radius.DISTRICTS)
-    name, version = f"gaps|{spec.key}", f"{fv}:{dv}:{tv}"
+    # Current already (the common case): built from pieces of the facilities as they are now.
+    if await conn.fetchval("SELECT version = $2 FROM coverage_state WHERE name = $1", name, f"{fv}:{dv}:{tv}"):
+        return
     async with conn.transaction():
+        # Lock order as in radius.ensure (parcels, then the spec). The pieces are refreshed in this transaction,
+        # under the spec's lock: their changes (cov_moved) are still here, and no other request moves them between.
         await radius.ensure_targets(conn, tv)
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", spec.key)
+        before = await _pieces_version(conn, spec)
+        await radius.ensure(conn, spec, fractions=False)
+        after = await _pieces_version(conn, spec)
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", name)
-        if await conn.fetchval("SELECT version = $2 FROM coverage_state WHERE name = $1", name, version):
+        stored = await conn.fetchval("SELECT version FROM coverage_state WHERE name = $1", name)
+        version = f"{after}:{dv}:{tv}"
+        if stored == version:
             return
-        await conn.execute("DELETE FROM coverage_gap WHERE spec = $1", spec.key)
-        await conn.execute(DISTRICT_GAPS, spec.key)
+        if before is not None and before != after and stored == f"{before}:{dv}:{tv}":
+            await conn.execute(NEAR_CHANGES, spec.key)
+        else:
+            await conn.execute("DELETE FROM coverage_gap WHERE spec = $1", spec.key)
+            await conn.execute(DISTRICT_GAPS, spec.key)
         await conn.execute("INSERT INTO coverage_state (name, version) VALUES ($1, $2) "
                            "ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version", name, version)
+
+
+async def _pieces_version(conn: asyncpg.Connection, spec: radius.Spec) -> int | None:
+    """The facility data version the spec's buffer pieces were built from (None: never built)."""
+    return await conn.fetchval("SELECT facility_version FROM coverage_spec WHERE spec = $1", spec.key)
 
 
 def feature_collection(indicator_id: str, rows: list[asyncpg.Record], method: str = "euclidean") -> dict[str, Any]:

@@ -385,12 +385,13 @@ async def _refresh(conn: asyncpg.Connection, spec: Spec, fv: int, with_fractions
         "WHERE c.fac_id IS NULL OR o.fac_id IS NULL OR c.radius <> o.radius OR NOT (c.geom = o.geom)", spec.key)
     # The changed ids as an array: each table is probed by (spec, fac_id), not read for the whole spec to match.
     changed = "AND fac_id = ANY(ARRAY(SELECT fac_id FROM cov_changed))"
+    # Old and new positions of what changed: the parcels within their reach are recomputed below, and the gap
+    # polygons near them by gaps.ensure_district_gaps (in this transaction).
+    await conn.execute(
+        "CREATE TEMP TABLE cov_moved ON COMMIT DROP AS "
+        f"SELECT geom, radius FROM coverage_facility WHERE spec = $1 {changed} "
+        f"UNION ALL SELECT geom, radius FROM cov_cur WHERE true {changed}", spec.key)
     if with_fractions:
-        # Old and new positions of what changed, and every parcel within their reach.
-        await conn.execute(
-            "CREATE TEMP TABLE cov_moved ON COMMIT DROP AS "
-            f"SELECT geom, radius FROM coverage_facility WHERE spec = $1 {changed} "
-            f"UNION ALL SELECT geom, radius FROM cov_cur WHERE true {changed}", spec.key)
         # A parcel farther than radius + its own rho from both positions of every changed facility keeps its
         # fraction: no point of it was or is inside those buffers. The probe's own rows are kept, deduplicated
         # by a sort: fetching each parcel again by key (an IN) cost twice as much (100 moved greens on the
