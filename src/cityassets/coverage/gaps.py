@@ -50,8 +50,8 @@ WITH g AS MATERIALIZED (
 # district land is the region redone: its gaps are that region minus the pieces meeting a box (outside the boxes,
 # the deleted gaps' land met no unchanged piece but along their edges). A new gap cannot run out of that region:
 # any old gap it would join touches a box, so it was deleted and is inside. The pieces are found from the boxes
-# (`near`, once), not per district from its whole box. 100 moved toilets, refresh + gaps (bench city, same run as
-# a rebuild of every district): 0.44 s against 0.65 s; doubled, 0.67 against 1.32 s.
+# (`near`, once), not per district from its whole box. 100 moved toilets, refresh + gaps on the bench city:
+# 0.65 -> 0.36 s; doubled, 1.32 -> 0.54 s (docs/benchmarks.md, indicators round 7).
 NEAR_CHANGES = f"""
 WITH b AS MATERIALIZED (SELECT ST_Expand(geom, radius + 1) AS box FROM cov_moved),
 old AS (DELETE FROM coverage_gap o WHERE o.spec = $1 AND EXISTS (SELECT 1 FROM b WHERE b.box && o.geom)
