@@ -1,6 +1,6 @@
 """Benchmark the indicator engine on the synthetic city of ../shared/bench/make_city.py against the reference methods.
 
-    .venv/bin/python scripts/bench_indicators.py --scale 1 [--scale 2] [--out bench.json]
+    .venv/bin/python scripts/bench_indicators.py --scale 1 [--scale 2] [--rounds 3] [--out bench.json]
 
 Generates the city (fixed seed 4547) unless --data holds it, loads it into a fresh database
 `cityassets_bench_s<scale>` with set-based SQL (COPY into staging + INSERT … SELECT), or with
@@ -453,7 +453,7 @@ async def bench(scale: float, data: Path, reuse: bool, loader: str = "sql") -> d
         return await report.render(conn)
 
     res["report_first_s"], _ = await timed(whole_report, 1)
-    res["report_s"], html = await timed(whole_report, 1)
+    res["report_s"], html = await timed(whole_report)
     res["report_bytes"] = len(html)
     res["load_avg_after"] = os.getloadavg()
     for k, v in list(res.items()):
@@ -464,6 +464,20 @@ async def bench(scale: float, data: Path, reuse: bool, loader: str = "sql") -> d
     return res
 
 
+def merge_rounds(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One scale's result over several rounds: the median of each timing, the spread kept beside it."""
+    out = dict(runs[-1])
+    if len(runs) == 1:
+        return out
+    for k, v in runs[-1].items():
+        if isinstance(v, dict) and set(v) == {"wall", "cpu"}:
+            walls = [r[k]["wall"] for r in runs if k in r]
+            out[k] = {"wall": round(statistics.median(walls), 3),
+                      "cpu": round(statistics.median(r[k]["cpu"] for r in runs if k in r), 3),
+                      "rounds": walls}
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, action="append")
@@ -472,8 +486,14 @@ def main() -> None:
     ap.add_argument("--out", type=Path)
     ap.add_argument("--loader", choices=("sql", "upload"), default="sql",
                     help="sql: set-based COPY + INSERT (default); upload: through the registry's upload endpoint")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="run every scale in turn this many times (s1, s2, s1, s2, ...) and keep each time's median: "
+                         "the machine's speed drifts within minutes, and a growth compares two scales measured apart")
     a = ap.parse_args()
-    results = [asyncio.run(bench(s, a.data / f"s{s:g}", a.reuse, a.loader)) for s in (a.scale or [1.0])]
+    scales = a.scale or [1.0]
+    rounds = [[asyncio.run(bench(s, a.data / f"s{s:g}", a.reuse or r > 0, a.loader)) for s in scales]
+              for r in range(a.rounds)]
+    results = [merge_rounds([rnd[i] for rnd in rounds]) for i in range(len(scales))]
     text = json.dumps(results, indent=1, default=str)
     print(text)
     if a.out:
