@@ -23,26 +23,31 @@ WHERE t.retired_at IS NULL AND coalesce(f.frac, 0) < 1 AND ($2::text IS NULL OR 
 ORDER BY area_m2 DESC LIMIT $3
 """
 
+
 # District land outside every service area (toilet gap > 500 m, bus-stop gaps on built-up land), kept in
 # coverage_gap per facility selection with the population of the parcels whose centroid lies in each gap (object
 # method). The centroids are probed with each whole gap: consecutive tests against one polygon reuse PostGIS's
 # prepared geometry, which beat probing ST_Subdivide(gap, 64) pieces (bench city: 57 -> 27 ms; doubled,
 # 170 -> 88 ms; same sums). Only the pieces that meet the district itself are unioned, not every piece in its
 # box: a third fewer pieces, -27 % on the statement at both scales of the bench city, the same gaps.
-_GAPS_INSERT = """
+def _gaps(land: str) -> str:
+    """The gap polygons of `land` (rows of district_code, land, covered: the union of the pieces over it) and their
+    population, inserted into coverage_gap: the tail of the full build and of the update near changes."""
+    return f"""
+g AS MATERIALIZED (
+  SELECT row_number() OVER () AS gid, district_code, g FROM (
+    SELECT l.district_code, (ST_Dump(coalesce(ST_Difference(l.land, l.covered), l.land))).geom AS g FROM ({land}) l) x
+  WHERE ST_Dimension(g) = 2 AND ST_Area(g) > 0.01),
 pop AS (SELECT g.gid, sum(t.pop) AS pop FROM g JOIN coverage_target t ON ST_Intersects(g.g, t.cent) GROUP BY g.gid)
 INSERT INTO coverage_gap (spec, district_code, area, pop, geom)
 SELECT $1, g.district_code, ST_Area(g.g), coalesce(pop.pop, 0), g.g FROM g LEFT JOIN pop USING (gid)
 """
-DISTRICT_GAPS = f"""
-WITH g AS MATERIALIZED (
-  SELECT row_number() OVER () AS gid, district_code, g FROM (
-    SELECT d.code AS district_code, (ST_Dump(coalesce(ST_Difference(d.geom, u.g), d.geom))).geom AS g
-    FROM {radius.DISTRICTS} d CROSS JOIN LATERAL (SELECT ST_Union(p.geom) AS g FROM coverage_piece p
-         WHERE p.spec = $1 AND ST_Intersects(p.geom, d.geom)) u
-    WHERE d.retired_at IS NULL) x
-  WHERE ST_Dimension(g) = 2 AND ST_Area(g) > 0.01),
-{_GAPS_INSERT}"""
+
+
+DISTRICT_GAPS = "WITH " + _gaps(
+    f"SELECT d.code AS district_code, d.geom AS land, u.g AS covered FROM {radius.DISTRICTS} d "
+    "CROSS JOIN LATERAL (SELECT ST_Union(p.geom) AS g FROM coverage_piece p "
+    "WHERE p.spec = $1 AND ST_Intersects(p.geom, d.geom)) u WHERE d.retired_at IS NULL")
 # The same after facilities moved (cov_moved: the old and new positions of what changed, from the pieces' refresh
 # in this transaction), redone only where it can differ. Boxes b hold every old and new service area of a change
 # (+1 m). A gap polygon whose box meets none of them is still a whole gap: no service area that changed overlapped
@@ -63,12 +68,8 @@ w AS MATERIALIZED (
   FROM {radius.DISTRICTS} d WHERE d.retired_at IS NULL AND EXISTS (SELECT 1 FROM b WHERE b.box && d.geom)),
 near AS MATERIALIZED (SELECT DISTINCT ON (p.ctid) p.geom FROM b
   CROSS JOIN LATERAL (SELECT p.ctid, p.geom FROM coverage_piece p WHERE p.spec = $1 AND p.geom && b.box) p),
-g AS MATERIALIZED (
-  SELECT row_number() OVER () AS gid, district_code, g FROM (
-    SELECT w.district_code, (ST_Dump(coalesce(ST_Difference(w.land, u.g), w.land))).geom AS g
-    FROM w CROSS JOIN LATERAL (SELECT ST_Union(n.geom) AS g FROM near n WHERE ST_Intersects(n.geom, w.geom)) u) x
-  WHERE ST_Dimension(g) = 2 AND ST_Area(g) > 0.01),
-{_GAPS_INSERT}"""
+""" + _gaps("SELECT w.district_code, w.land, u.g AS covered FROM w CROSS JOIN LATERAL "
+            "(SELECT ST_Union(n.geom) AS g FROM near n WHERE ST_Intersects(n.geom, w.geom)) u")
 CACHED_GAPS = """
 SELECT NULL::bigint AS target_id, district_code, ST_AsGeoJSON(ST_Transform(geom, 4326), 7) AS geometry,
        area AS area_m2, pop AS population
