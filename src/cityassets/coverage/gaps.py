@@ -15,7 +15,7 @@ from cityassets.errors import InvalidRequest
 PARCEL_GAPS = f"""
 SELECT t.id AS target_id, t.district_code, ST_AsGeoJSON(ST_Transform(x.g, 4326), 7) AS geometry,
        ST_Area(x.g) AS area_m2, t.population * ST_Area(x.g) / NULLIF(ST_Area(t.geom), 0) AS population
-FROM {radius.TARGETS} t LEFT JOIN coverage_fraction f ON f.spec = $1 AND f.target_id = t.id
+FROM {radius.TARGETS} t LEFT JOIN {radius.FRACTIONS} f ON f.target_id = t.id
 CROSS JOIN LATERAL (SELECT CASE WHEN f.frac IS NULL THEN t.geom ELSE ST_Difference(t.geom,
     (SELECT ST_Union(p.geom) FROM coverage_piece p WHERE p.spec = $1 AND ST_Intersects(p.geom, t.geom))) END AS g) x
 WHERE t.retired_at IS NULL AND coalesce(f.frac, 0) < 1 AND ($2::text IS NULL OR t.district_code = $2)

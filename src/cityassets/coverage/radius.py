@@ -5,8 +5,8 @@ of the facilities' service buffers. A facility-driven ST_DWithin join into the G
 centroids gives each parcel's distance to its nearest facility; with the parcel's circumradius that
 settles most parcels as fully covered or not covered at all without geometry work; only parcels on a
 buffer edge are intersected with the buffers (quad_segs=32, large ones ST_Subdivide'd: coverage.md
-pitfalls 3–4). Fractions are kept in coverage_fraction per facility selection ("spec") and refreshed
-from the facilities that changed.
+pitfalls 3–4). Fractions are kept in coverage_fraction per facility selection ("spec") and 250 m tile of
+parcel centroids, and refreshed from the facilities that changed.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ IN_USE = ("in_service", "in_service_provisional")
 #: Buffers are inscribed polygons: 32 segments per quarter keep a 300 m circle within 9 cm (coverage.md §3.4).
 BUFFER = "'quad_segs=32'"
 SUBDIVIDE = 256
+#: Fractions are stored per square tile of parcel centroids (coverage_fraction): one row per tile, not per parcel.
+TILE_M = 250
 
 
 @dataclass(frozen=True)
@@ -112,27 +114,28 @@ async def current_targets(conn: asyncpg.Connection) -> None:
 # coverage_target filtered by membership, for 100 moved greens). {probe} is a bare box test (the index
 # condition of ST_DWithin, REACH or REACH_IN_BAND); the distance is computed once per pair, and a pair farther
 # than its parcel's own rho is dropped before the sort, as it decides nothing (29 % of the pairs on the bench
-# city, −15 % on the statement). Each parcel's area, population and cell key (its district and grid cell,
-# as one integer: coverage_cell) ride along, so the sums need no second pass over the parcels. An edge parcel
+# city, −15 % on the statement). Each parcel's area, population, cell key (its district and grid cell, as one
+# integer: coverage_cell) and tile ride along, so the sums need no second pass over the parcels. An edge parcel
 # is intersected with each buffer piece whose box overlaps its own, and the small clips are unioned (far cheaper
 # than unioning whole buffers around a 20 m parcel); each piece is first cut to the parcel's box (ST_ClipByBox2D:
 # linear, no topology), so the exact overlay only sees the few vertices near the parcel (−35 % on that step).
 # The parcel lies inside the box, so the intersection is unchanged.
 FRACTION_ROWS = f"""
 WITH m AS MATERIALIZED (
-  SELECT x.id, min(x.d) AS m, max(x.rho) AS rho, max(x.area) AS area, max(x.pop) AS pop, max(x.cell) AS cell
+  SELECT x.id, min(x.d) AS m, max(x.rho) AS rho, max(x.area) AS area, max(x.pop) AS pop, max(x.cell) AS cell,
+         max(x.tile) AS tile
   FROM {{fac}} f CROSS JOIN LATERAL (SELECT * FROM (
-    SELECT t.target_id AS id, ST_Distance(f.geom, t.cent) - f.radius AS d, t.rho, t.area, t.pop, t.cell
+    SELECT t.target_id AS id, ST_Distance(f.geom, t.cent) - f.radius AS d, t.rho, t.area, t.pop, t.cell, t.tile
     FROM {{tgt}} t
     WHERE t.cent && {{probe}} {{only}} OFFSET 0) y WHERE y.d <= y.rho) x
   GROUP BY x.id)
-SELECT id AS target_id, 1.0::float8 AS frac, area, pop, cell FROM m WHERE m <= -rho
+SELECT id AS target_id, 1.0::float8 AS frac, area, pop, cell, tile FROM m WHERE m <= -rho
 UNION ALL
 SELECT m.id, LEAST(1.0, ST_Area(ST_Union(ST_Intersection(t.geom, ST_ClipByBox2D(p.geom, ST_Expand(t.geom::box2d, 1)))))
-                 / m.area), m.area, m.pop, m.cell
+                 / m.area), m.area, m.pop, m.cell, m.tile
 FROM m JOIN {TARGETS} t ON t.id = m.id JOIN coverage_piece p ON p.spec = $1 AND p.geom && t.geom
 WHERE m.m > -m.rho AND m.area > 0
-GROUP BY m.id, t.geom, m.area, m.pop, m.cell
+GROUP BY m.id, t.geom, m.area, m.pop, m.cell, m.tile
 """
 IN_BAND = "AND ST_X(t.cent) >= $3 AND ST_X(t.cent) < $4"
 # The probe box: a facility's reach, or in a strip only the part of it inside [$3, $4], so the index does not
@@ -140,17 +143,23 @@ IN_BAND = "AND ST_X(t.cent) >= $3 AND ST_X(t.cent) < $4"
 REACH = "ST_Expand(f.geom, f.radius + $2) AND ST_DWithin(t.cent, f.geom, f.radius + t.rho)"
 REACH_IN_BAND = ("ST_MakeEnvelope(GREATEST(ST_XMin(f.geom) - f.radius - $2, $3), ST_YMin(f.geom) - f.radius - $2, "
                  "LEAST(ST_XMax(f.geom) + f.radius + $2, $4), ST_YMax(f.geom) + f.radius + $2, ST_SRID(f.geom))")
-# The fraction rows (r) and their insertion, the head of both the band and the refresh statements. No row for a
-# parcel with nothing covered (an edge parcel whose box meets a piece's box but not the piece): no row means 0 to
-# every reader, as for a parcel out of reach.
-WITH_FRACTIONS = ("WITH r AS MATERIALIZED (" + FRACTION_ROWS + "), "
-                  "ins AS (INSERT INTO coverage_fraction (spec, target_id, frac) "
-                  "SELECT $1, target_id, frac FROM r WHERE frac > 0)")
+# The fraction rows (r), the head of both the band and the refresh statements. They are stored one row per tile
+# and writer (`part`: the strip, 0 in a refresh), ids and fractions as two arrays aggregated in the same order:
+# a row per parcel cost 2-4 us in the btree of (spec, target_id), a fifth of a cold build (migration 0012).
+# No entry for a parcel with nothing covered (an edge parcel whose box meets a piece's box but not the piece):
+# none means 0 to every reader, as for a parcel out of reach.
+WITH_FRACTIONS = "WITH r AS MATERIALIZED (" + FRACTION_ROWS + "), "
+INSERT_TILES = ("INSERT INTO coverage_fraction (spec, tile, part, ids, fracs) "
+                "SELECT $1, tile, {part}, array_agg(target_id), array_agg(frac) FROM ({rows}) e GROUP BY tile")
+#: Every fraction of a spec ($1) as (target_id, frac) rows, for the readers that join them to parcels.
+FRACTIONS = ("(SELECT u.target_id, u.frac FROM coverage_fraction cf "
+             "CROSS JOIN LATERAL unnest(cf.ids, cf.fracs) AS u(target_id, frac) WHERE cf.spec = $1)")
 # A band's fractions and its covered area and population per district/grid cell in one statement: summed from the
 # fraction rows themselves (carried columns, no join back to the parcels) per integer cell key, and named by
 # coverage_cell at the end (not sorted by two text codes). The land and population totals are the parcel
 # table's (coverage_cell), added once by MERGE_SUMS.
-BAND = (WITH_FRACTIONS + " INSERT INTO coverage_sum "
+BAND = (WITH_FRACTIONS + "ins AS (" + INSERT_TILES.format(part="$5", rows="SELECT * FROM r WHERE frac > 0") + ") "
+        "INSERT INTO coverage_sum "
         "(spec, district_code, grid_code, area, covered_area, pop, covered_pop) "
         "SELECT $1, c.district_code, c.grid_code, 0, s.ca, 0, s.cp FROM ("
         "SELECT cell, sum(area * frac) AS ca, sum(pop * frac) AS cp FROM r GROUP BY cell) s "
@@ -179,8 +188,9 @@ PIECES = ("INSERT INTO coverage_piece (spec, fac_id, geom) SELECT $1, fac_id, "
           f"ST_Subdivide(ST_Buffer(geom, radius, {BUFFER}), {SUBDIVIDE}) FROM coverage_facility WHERE spec = $1 {{only}}")
 # Parcels with their cell key: one integer per distinct (district, grid cell) pair, named in coverage_cell.
 TARGET_ROWS = f"""
-INSERT INTO coverage_target (target_id, district_code, grid_code, cell, area, pop, cent, rho)
-SELECT id, district_code, grid_code, dense_rank() OVER (ORDER BY district_code, grid_code), area, pop, cent, rho FROM (
+INSERT INTO coverage_target (target_id, district_code, grid_code, cell, area, pop, cent, rho, tile)
+SELECT id, district_code, grid_code, dense_rank() OVER (ORDER BY district_code, grid_code), area, pop, cent, rho,
+       (floor(ST_X(cent) / {TILE_M})::int8 << 32) | (floor(ST_Y(cent) / {TILE_M})::int8 & 4294967295) FROM (
   SELECT t.id, t.district_code, g.code AS grid_code, ST_Area(t.geom) AS area, t.population AS pop, c AS cent,
          ST_MaxDistance(c, t.geom) AS rho
   FROM {TARGETS} t CROSS JOIN LATERAL ST_Centroid(t.geom) c
@@ -191,10 +201,14 @@ SELECT id, district_code, grid_code, dense_rank() OVER (ORDER BY district_code, 
 CELLS = ("INSERT INTO coverage_cell (cell, district_code, grid_code, area, pop) "
          "SELECT cell, district_code, grid_code, sum(area), sum(pop) FROM coverage_target "
          "GROUP BY cell, district_code, grid_code")
-# An incremental refresh in one statement: the recomputed parcels' fractions, and the (new − old) covered area
+# An incremental refresh in one statement: the recomputed parcels' fractions, written back into their tiles with
+# the tiles' other parcels (cov_old holds every entry of the tiles it deleted), and the (new − old) covered area
 # and population added to their district/grid sums. The new parts come from the fraction rows themselves (their
 # carried columns), the old ones from cov_old, so no parcel is looked up again.
-REFRESH = (WITH_FRACTIONS + ", d AS (SELECT cell, sum(a) AS da, sum(p) AS dp FROM ("
+REFRESH = (WITH_FRACTIONS + "ins AS (" + INSERT_TILES.format(
+    part="0", rows="SELECT tile, target_id, frac FROM r WHERE frac > 0 UNION ALL SELECT tile, target_id, frac "
+                   "FROM cov_old o WHERE NOT EXISTS (SELECT FROM cov_aff a WHERE a.target_id = o.target_id)") + "), "
+           "d AS (SELECT cell, sum(a) AS da, sum(p) AS dp FROM ("
            "SELECT cell, area * frac AS a, pop * frac AS p FROM r UNION ALL "
            "SELECT t.cell, -t.area * o.frac, -t.pop * o.frac FROM cov_old o JOIN cov_aff t USING (target_id)) x "
            "GROUP BY cell) "
@@ -304,14 +318,14 @@ async def _fractions(conn: asyncpg.Connection, spec: Spec, tv: str, rho: float) 
     """Every parcel's covered fraction and the district/grid sums, in the caller's transaction, on one connection."""
     await conn.execute("DELETE FROM coverage_fraction WHERE spec = $1", spec.key)
     await conn.execute("DELETE FROM coverage_sum WHERE spec = $1", spec.key)
-    await band(conn, spec, rho, -INF, INF)
+    await band(conn, spec, rho, -INF, INF, 0)
     await conn.execute(MERGE_SUMS, spec.key)
     await _finish_fractions(conn, spec, tv)
 
 
-async def band(conn: asyncpg.Connection, spec: Spec, rho: float, lo: float, hi: float) -> None:
-    """Fractions and district/grid sums of the parcels with centroid x in [lo, hi)."""
-    await conn.execute(STRIP, spec.key, rho, lo, hi)
+async def band(conn: asyncpg.Connection, spec: Spec, rho: float, lo: float, hi: float, part: int) -> None:
+    """Fractions and district/grid sums of the parcels with centroid x in [lo, hi), strip number `part`."""
+    await conn.execute(STRIP, spec.key, rho, lo, hi, part)
 
 
 async def _finish_fractions(conn: asyncpg.Connection, spec: Spec, tv: str) -> None:
@@ -336,11 +350,11 @@ async def _fractions_split(conn: asyncpg.Connection, helper: asyncpg.Connection 
             return
         await conn.execute("DELETE FROM coverage_fraction WHERE spec = $1", spec.key)
         await conn.execute("DELETE FROM coverage_sum WHERE spec = $1", spec.key)
-    strips = iter(zip([-INF, *cuts], [*cuts, INF], strict=True))
+    strips = enumerate(zip([-INF, *cuts], [*cuts, INF], strict=True))
 
     async def drain(c: asyncpg.Connection) -> None:
-        for lo, hi in strips:  # shared: the next free connection takes the next strip
-            await band(c, spec, rho, lo, hi)
+        for part, (lo, hi) in strips:  # shared: the next free connection takes the next strip
+            await band(c, spec, rho, lo, hi, part)
 
     async with conn.transaction():
         # Holding the lock while the helper writes: a second request waits, then finds the work done. Should
@@ -412,13 +426,15 @@ async def _refresh(conn: asyncpg.Connection, spec: Spec, fv: int, with_fractions
                        f"FROM cov_cur WHERE true {changed}", spec.key)
     await conn.execute(PIECES.format(only=changed), spec.key)
     if with_fractions:
-        # The old fractions of the parcels recomputed, kept for the district sums' delta.
-        await conn.execute("CREATE TEMP TABLE cov_old (target_id bigint, frac float8) ON COMMIT DROP")
-        # Probed by key (the ids as an array): as a join, the spec's every fraction was read to hash-match the
-        # affected ones, a cost that grows with the city rather than with the edit.
-        await conn.execute("WITH d AS (DELETE FROM coverage_fraction WHERE spec = $1 AND target_id = ANY(ARRAY("
-                           "SELECT target_id FROM cov_aff)) RETURNING target_id, frac) INSERT INTO cov_old SELECT * FROM d",
-                           spec.key)
+        # The tiles of the parcels recomputed, taken out whole: their old fractions for the district sums' delta,
+        # and the entries of their other parcels, written back by REFRESH. Probed by key (the tiles as an array):
+        # as a join, the spec's every row was read to hash-match the affected ones, a cost that grows with the city
+        # rather than with the edit.
+        await conn.execute("CREATE TEMP TABLE cov_old (tile bigint, target_id bigint, frac float8) ON COMMIT DROP")
+        await conn.execute("WITH d AS (DELETE FROM coverage_fraction WHERE spec = $1 AND tile = ANY(ARRAY("
+                           "SELECT DISTINCT tile FROM cov_aff)) RETURNING tile, ids, fracs) INSERT INTO cov_old "
+                           "SELECT d.tile, u.target_id, u.frac FROM d CROSS JOIN LATERAL unnest(d.ids, d.fracs) "
+                           "AS u(target_id, frac)", spec.key)
         rmax = await conn.fetchval("SELECT coalesce(max(radius), 0) FROM coverage_facility WHERE spec = $1", spec.key)
         await conn.execute(REFRESH, spec.key, rho, rmax)
     await conn.execute("UPDATE coverage_spec SET facility_version = $2 WHERE spec = $1", spec.key, fv)

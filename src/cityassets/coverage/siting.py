@@ -21,10 +21,10 @@ from cityassets.coverage import network, radius
 from cityassets.coverage.catalogue import get_indicator
 from cityassets.errors import InvalidRequest
 
-DEMAND = """
+DEMAND = f"""
 SELECT ST_X(t.cent) AS x, ST_Y(t.cent) AS y, t.pop * (1 - coalesce(f.frac, 0)) AS pop,
        t.area * (1 - coalesce(f.frac, 0)) AS area
-FROM coverage_target t LEFT JOIN coverage_fraction f ON f.spec = $1 AND f.target_id = t.target_id
+FROM coverage_target t LEFT JOIN {radius.FRACTIONS} f ON f.target_id = t.target_id
 WHERE coalesce(f.frac, 0) < 1 AND ($2::text IS NULL OR t.district_code = $2)
 """
 SITES = f"""
