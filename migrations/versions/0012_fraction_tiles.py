@@ -11,6 +11,8 @@ fractions as two arrays): ~15k rows a spec. A refresh rewrites the tiles near wh
 entries as the parcels it recomputes, so its cost still follows the edit and not the city.
 
 `part` is the cold build's strip that wrote the row: a tile cut by a strip boundary has a row from each side.
+A dense tile's arrays pass the 2 kB TOAST threshold (up to 275 parcels, 4.4 kB on the bench city): kept
+inline and uncompressed, as the buffer pieces are (0010), since pglz gains nothing on ids and fractions.
 Every cache table is emptied: the parcels gain their tile, and the fractions are recomputed on the next request.
 """
 from alembic import op
@@ -35,7 +37,7 @@ CREATE UNLOGGED TABLE coverage_fraction (
   ids bigint[] NOT NULL,     -- coverage_target.target_id of the parcels with a covered part
   fracs float8[] NOT NULL,   -- their covered fraction, (0, 1], same order
   PRIMARY KEY (spec, tile, part)
-)""")
+) WITH (toast_tuple_target = 8160)""")
     # The planner needs the row count and key spread (0004); per-element statistics of the arrays are not used and
     # made each cold build's ANALYZE cost 0.27 s instead of 0.01-0.03 s on the bench city.
     op.execute("ALTER TABLE coverage_fraction ALTER COLUMN spec SET STATISTICS 10, ALTER COLUMN tile SET STATISTICS 10, "
