@@ -142,9 +142,9 @@ async def test_cold_build_in_strips_over_two_connections_matches_shapely(client,
     strips: list = []
     real_band = radius.band
 
-    async def band(conn, spec, rho, lo, hi, part):
+    async def band(conn, spec, rho, lo, hi, part, core):
         strips.append((conn, spec.key, lo, hi))
-        await real_band(conn, spec, rho, lo, hi, part)
+        await real_band(conn, spec, rho, lo, hi, part, core)
 
     monkeypatch.setattr(workers, "helper", spy)
     monkeypatch.setattr(radius, "band", band)

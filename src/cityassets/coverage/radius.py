@@ -6,7 +6,8 @@ centroids gives each parcel's distance to its nearest facility; with the parcel'
 settles most parcels as fully covered or not covered at all without geometry work; only parcels on a
 buffer edge are intersected with the buffers (quad_segs=32, large ones ST_Subdivide'd: coverage.md
 pitfalls 3–4). Fractions are kept in coverage_fraction per facility selection ("spec") and 250 m tile of
-parcel centroids, and refreshed from the facilities that changed.
+parcel centroids, and refreshed from the facilities that changed. A cold build first settles the 100 m blocks of
+parcels that one facility covers whole (coverage.blocks), so the pairs are only probed for the others.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 import asyncpg
 
 from cityassets.catalogue import COLLECTIONS
-from cityassets.coverage import workers
+from cityassets.coverage import blocks, workers
 
 GREENS = COLLECTIONS["green_spaces"].table.name
 TOILETS = COLLECTIONS["toilets"].table.name
@@ -119,25 +120,33 @@ async def current_targets(conn: asyncpg.Connection) -> None:
 # is intersected with each buffer piece whose box overlaps its own, and the small clips are unioned (far cheaper
 # than unioning whole buffers around a 20 m parcel); each piece is first cut to the parcel's box (ST_ClipByBox2D:
 # linear, no topology), so the exact overlay only sees the few vertices near the parcel (−35 % on that step).
-# The parcel lies inside the box, so the intersection is unchanged.
+# The parcel lies inside the box, so the intersection is unchanged. In a cold build, {cull} leaves out the parcels of
+# the blocks one facility covers whole (`core`, blocks.covered), and {settled} adds them back with fraction 1.
 FRACTION_ROWS = f"""
-WITH m AS MATERIALIZED (
+WITH {{core}} m AS MATERIALIZED (
   SELECT x.id, min(x.d) AS m, max(x.rho) AS rho, max(x.area) AS area, max(x.pop) AS pop, max(x.cell) AS cell,
          max(x.tile) AS tile
   FROM {{fac}} f CROSS JOIN LATERAL (SELECT * FROM (
     SELECT t.target_id AS id, ST_Distance(f.geom, t.cent) - f.radius AS d, t.rho, t.area, t.pop, t.cell, t.tile
     FROM {{tgt}} t
-    WHERE t.cent && {{probe}} {{only}} OFFSET 0) y WHERE y.d <= y.rho) x
+    WHERE t.cent && {{probe}} {{only}} {{cull}} OFFSET 0) y WHERE y.d <= y.rho) x
   GROUP BY x.id)
 SELECT id AS target_id, 1.0::float8 AS frac, area, pop, cell, tile FROM m WHERE m <= -rho
-UNION ALL
+UNION ALL {{settled}}
 SELECT m.id, LEAST(1.0, ST_Area(ST_Union(ST_Intersection(t.geom, ST_ClipByBox2D(p.geom, ST_Expand(t.geom::box2d, 1)))))
                  / m.area), m.area, m.pop, m.cell, m.tile
 FROM m JOIN {TARGETS} t ON t.id = m.id JOIN coverage_piece p ON p.spec = $1 AND p.geom && t.geom
 WHERE m.m > -m.rho AND m.area > 0
 GROUP BY m.id, t.geom, m.area, m.pop, m.cell, m.tile
 """
-IN_BAND = "AND ST_X(t.cent) >= $3 AND ST_X(t.cent) < $4"
+IN_BAND = "AND t.x >= $3 AND t.x < $4"
+# The blocks covered whole ($6, a cold build's strips): probed parcels in them are skipped before their distance is
+# computed (a hash anti-join: the block keys spread in the hash, blocks.KEY_STRIDE), and they come back here once
+# each, fraction 1, from one scan of the band.
+CORE = "core AS MATERIALIZED (SELECT DISTINCT unnest($6::int8[]) AS blk),"
+CULL = "AND NOT EXISTS (SELECT FROM core c WHERE c.blk = t.blk)"
+SETTLED = ("SELECT t.target_id, 1.0::float8, t.area, t.pop, t.cell, t.tile FROM coverage_target t "
+           "WHERE t.blk IN (SELECT blk FROM core) AND t.x >= $3 AND t.x < $4 UNION ALL")
 # The probe box: a facility's reach, or in a strip only the part of it inside [$3, $4], so the index does not
 # fetch the neighbouring strip's parcels only for the x filter to drop them.
 REACH = "ST_Expand(f.geom, f.radius + $2) AND ST_DWithin(t.cent, f.geom, f.radius + t.rho)"
@@ -167,7 +176,8 @@ BAND = (WITH_FRACTIONS + "ins AS (" + INSERT_TILES.format(part="$5", rows="SELEC
 # Facilities whose reach (radius + the largest circumradius) overlaps the band of centroid x [$3, $4).
 BAND_FACILITIES = ("(SELECT * FROM coverage_facility WHERE spec = $1 AND ST_XMax(geom) + radius + $2 >= $3 "
                    "AND ST_XMin(geom) - radius - $2 < $4)")
-STRIP = BAND.format(fac=BAND_FACILITIES, tgt="coverage_target", only=IN_BAND, probe=REACH_IN_BAND)
+STRIP = BAND.format(fac=BAND_FACILITIES, tgt="coverage_target", only=IN_BAND, probe=REACH_IN_BAND, core=CORE,
+                    cull=CULL, settled=SETTLED)
 # One row per district and grid cell once every band has added its covered parts: the cell's land and population
 # totals, and the covered parts of all bands (0 where nothing is covered).
 MERGE_SUMS = """
@@ -188,11 +198,11 @@ PIECES = ("INSERT INTO coverage_piece (spec, fac_id, geom) SELECT $1, fac_id, "
           f"ST_Subdivide(ST_Buffer(geom, radius, {BUFFER}), {SUBDIVIDE}) FROM coverage_facility WHERE spec = $1 {{only}}")
 # Parcels with their cell key: one integer per distinct (district, grid cell) pair, named in coverage_cell.
 TARGET_ROWS = f"""
-INSERT INTO coverage_target (target_id, district_code, grid_code, cell, area, pop, cent, rho, tile)
+INSERT INTO coverage_target (target_id, district_code, grid_code, cell, area, pop, cent, rho, tile, x, blk)
 SELECT id, district_code, grid_code, dense_rank() OVER (ORDER BY district_code, grid_code), area, pop, cent, rho,
-       (floor(ST_X(cent) / {TILE_M})::int8 << 32) | (floor(ST_Y(cent) / {TILE_M})::int8 & 4294967295) FROM (
+       {blocks.key_sql("x", "y", TILE_M)}, x, {blocks.key_sql("x", "y", blocks.BLOCK_M)} FROM (
   SELECT t.id, t.district_code, g.code AS grid_code, ST_Area(t.geom) AS area, t.population AS pop, c AS cent,
-         ST_MaxDistance(c, t.geom) AS rho
+         ST_MaxDistance(c, t.geom) AS rho, ST_X(c) AS x, ST_Y(c) AS y
   FROM {TARGETS} t CROSS JOIN LATERAL ST_Centroid(t.geom) c
   LEFT JOIN LATERAL (SELECT code FROM {GRID} g WHERE g.retired_at IS NULL AND ST_Intersects(g.geom, c) LIMIT 1) g ON true
   WHERE t.retired_at IS NULL AND NOT ST_IsEmpty(t.geom)) s
@@ -215,7 +225,7 @@ REFRESH = (WITH_FRACTIONS + "ins AS (" + INSERT_TILES.format(
            "UPDATE coverage_sum s SET covered_area = s.covered_area + d.da, covered_pop = s.covered_pop + d.dp "
            "FROM d JOIN coverage_cell c USING (cell) WHERE s.spec = $1 "
            "AND s.district_code IS NOT DISTINCT FROM c.district_code AND s.grid_code IS NOT DISTINCT FROM c.grid_code"
-           ).format(fac=NEAR_CHANGED, tgt="cov_aff", only="", probe=REACH)
+           ).format(fac=NEAR_CHANGED, tgt="cov_aff", only="", probe=REACH, core="", cull="", settled="")
 PER_SPEC = ("coverage_sum", "coverage_fraction", "coverage_piece", "coverage_facility", "coverage_spec")
 
 
@@ -239,14 +249,15 @@ async def ensure_targets(conn: asyncpg.Connection, version: str) -> tuple[float,
         return got.pop("targets"), [got[k] for k in sorted(got, key=lambda k: int(k[len(_CUT):]))]
     # Emptied and refilled with its index dropped: one sorted GiST build instead of 200k index insertions and
     # 200k dead rows. TRUNCATE locks the table until commit; readers wait for the rebuild, as they would anyway.
-    await conn.execute("TRUNCATE coverage_target, coverage_cell")
+    await conn.execute("TRUNCATE coverage_target, coverage_cell, coverage_blocks")
     await conn.execute("DROP INDEX IF EXISTS ix_coverage_target_cent")
     await conn.execute(TARGET_ROWS)
     await conn.execute(CELLS)
+    await conn.execute(blocks.PACK)
     await conn.execute("CREATE INDEX ix_coverage_target_cent ON coverage_target USING gist (cent)")
     await conn.execute("ANALYZE coverage_target")
     row = await conn.fetchrow("SELECT coalesce(max(rho), 0) AS rho, percentile_cont($1::float8[]) "
-                              "WITHIN GROUP (ORDER BY ST_X(cent)) AS cuts FROM coverage_target",
+                              "WITHIN GROUP (ORDER BY x) AS cuts FROM coverage_target",
                               [k / STRIPS for k in range(1, STRIPS)])
     cuts = list(row["cuts"] or [0.0] * (STRIPS - 1))  # equal cuts make empty strips, which cost nothing
     names = ["targets", *(f"{_CUT}{k}" for k in range(len(cuts)))]
@@ -273,8 +284,7 @@ async def ensure(conn: asyncpg.Connection, spec: Spec, fractions: bool = True) -
         async with conn.transaction():
             rho, cuts = await ensure_targets(conn, tv)
     async with conn.transaction():
-        # Sorting/hashing 400k facility-parcel pairs in memory instead of on disk.
-        await conn.execute("SET LOCAL work_mem = '128MB'")
+        await conn.execute(LOCAL_SETTINGS)
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", spec.key)
         row = await conn.fetchrow("SELECT facility_version, target_version FROM coverage_spec WHERE spec = $1", spec.key)
         has_fractions = row is not None and row["target_version"] == tv
@@ -296,6 +306,10 @@ async def ensure(conn: asyncpg.Connection, spec: Spec, fractions: bool = True) -
                 await workers.release(helper)
 
 
+# Sorting/hashing 400k facility-parcel pairs in memory instead of on disk; and a plan for each strip's own band and
+# blocks: a generic plan of the strip (chosen after five runs on a connection) joined the covered blocks, which it
+# cannot count, by nested loops, and a strip ran for 90 s instead of 0.5 s. Planning costs ~1 ms a strip.
+LOCAL_SETTINGS = "SET LOCAL work_mem = '128MB'; SET LOCAL plan_cache_mode = force_custom_plan"
 #: Below this many parcels a second connection costs more (connecting, planning) than it saves.
 SPLIT_MIN_TARGETS = 20_000
 INF = float("inf")
@@ -308,7 +322,7 @@ async def _worth_splitting(conn: asyncpg.Connection) -> bool:
 
 async def _begin_fractions(conn: asyncpg.Connection, spec: Spec, tv: str) -> bool:
     """Take the spec's lock (this transaction); False when another request already computed these fractions."""
-    await conn.execute("SET LOCAL work_mem = '128MB'")
+    await conn.execute(LOCAL_SETTINGS)
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", spec.key)
     return not await conn.fetchval("SELECT target_version IS NOT DISTINCT FROM $2 FROM coverage_spec WHERE spec = $1",
                                    spec.key, tv)
@@ -318,14 +332,16 @@ async def _fractions(conn: asyncpg.Connection, spec: Spec, tv: str, rho: float) 
     """Every parcel's covered fraction and the district/grid sums, in the caller's transaction, on one connection."""
     await conn.execute("DELETE FROM coverage_fraction WHERE spec = $1", spec.key)
     await conn.execute("DELETE FROM coverage_sum WHERE spec = $1", spec.key)
-    await band(conn, spec, rho, -INF, INF, 0)
+    await band(conn, spec, rho, -INF, INF, 0, await blocks.covered(conn, spec.key))
     await conn.execute(MERGE_SUMS, spec.key)
     await _finish_fractions(conn, spec, tv)
 
 
-async def band(conn: asyncpg.Connection, spec: Spec, rho: float, lo: float, hi: float, part: int) -> None:
-    """Fractions and district/grid sums of the parcels with centroid x in [lo, hi), strip number `part`."""
-    await conn.execute(STRIP, spec.key, rho, lo, hi, part)
+async def band(conn: asyncpg.Connection, spec: Spec, rho: float, lo: float, hi: float, part: int,
+               core: list[int]) -> None:
+    """Fractions and district/grid sums of the parcels with centroid x in [lo, hi), strip number `part`; `core` are
+    the blocks covered whole (blocks.covered)."""
+    await conn.execute(STRIP, spec.key, rho, lo, hi, part, core)
 
 
 async def _finish_fractions(conn: asyncpg.Connection, spec: Spec, tv: str) -> None:
@@ -351,10 +367,11 @@ async def _fractions_split(conn: asyncpg.Connection, helper: asyncpg.Connection 
         await conn.execute("DELETE FROM coverage_fraction WHERE spec = $1", spec.key)
         await conn.execute("DELETE FROM coverage_sum WHERE spec = $1", spec.key)
     strips = enumerate(zip([-INF, *cuts], [*cuts, INF], strict=True))
+    core = await blocks.covered(conn, spec.key)
 
     async def drain(c: asyncpg.Connection) -> None:
         for part, (lo, hi) in strips:  # shared: the next free connection takes the next strip
-            await band(c, spec, rho, lo, hi, part)
+            await band(c, spec, rho, lo, hi, part, core)
 
     async with conn.transaction():
         # Holding the lock while the helper writes: a second request waits, then finds the work done. Should
@@ -374,7 +391,7 @@ async def _on_helper(helper: asyncpg.Connection,
                      drain: Callable[[asyncpg.Connection], Awaitable[None]]) -> None:
     """The helper's strips, computed and committed in one transaction of its own."""
     async with helper.transaction():
-        await helper.execute("SET LOCAL work_mem = '128MB'")
+        await helper.execute(LOCAL_SETTINGS)
         await drain(helper)
 
 
