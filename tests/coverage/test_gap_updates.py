@@ -90,3 +90,36 @@ async def test_moves_join_and_split_gaps_as_a_rebuild_would(client, db, town, st
     assert sorted(p for _, p in split) == [200, 300]
     assert await rows(db, FAR) == far
     assert split == [(pytest.approx(a), p) for a, p in await rebuilt(client, db, D)]
+
+
+async def test_rebuild_on_two_connections_equals_one_connection(db, strip, monkeypatch):
+    """From nothing, the districts are shared by this connection and a helper: the same rows as one connection."""
+    from cityassets.coverage import gaps as gapmod
+    from cityassets.coverage import workers
+
+    opened: list = []
+    real = workers.helper
+
+    async def spy(conn):
+        h = await real(conn)
+        opened.append(h)
+        return h
+
+    monkeypatch.setattr(workers, "helper", spy)
+
+    async def build(one_connection: bool) -> tuple[list[tuple], int]:
+        await db.execute("DELETE FROM coverage_state WHERE name LIKE 'gaps|toilet|%'")
+        if one_connection:  # inside a caller's transaction everything stays on this connection
+            async with db.transaction():
+                got = await gapmod.gap_rows(db, "toilet_density", {}, None, 100_000)
+        else:
+            got = await gapmod.gap_rows(db, "toilet_density", {}, None, 100_000)
+        writers = await db.fetchval("SELECT count(DISTINCT xmin::text) FROM coverage_gap WHERE spec LIKE 'toilet|%'")
+        return sorted((r["district_code"], r["area_m2"], r["population"]) for r in got), writers
+
+    split, writers = await build(one_connection=False)
+    assert len(opened) == 1 and opened[0] is not None and opened[0].is_closed()
+    assert writers == 2  # both connections wrote districts
+    one, writers = await build(one_connection=True)
+    assert writers == 1 and len(opened) == 1
+    assert split == one and {d for d, *_ in split} >= {D, FAR}

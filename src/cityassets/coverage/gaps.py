@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 import asyncpg
 
-from cityassets.coverage import network, radius
+from cityassets.coverage import network, radius, workers
 from cityassets.coverage.catalogue import get_indicator
 from cityassets.errors import InvalidRequest
 
@@ -47,7 +48,8 @@ SELECT $1, g.district_code, ST_Area(g.g), coalesce(pop.pop, 0), g.g FROM g LEFT 
 DISTRICT_GAPS = "WITH " + _gaps(
     f"SELECT d.code AS district_code, d.geom AS land, u.g AS covered FROM {radius.DISTRICTS} d "
     "CROSS JOIN LATERAL (SELECT ST_Union(p.geom) AS g FROM coverage_piece p "
-    "WHERE p.spec = $1 AND ST_Intersects(p.geom, d.geom)) u WHERE d.retired_at IS NULL")
+    "WHERE p.spec = $1 AND ST_Intersects(p.geom, d.geom)) u WHERE d.retired_at IS NULL "
+    "AND ($2::text IS NULL OR d.code = $2)")
 # The same after facilities moved (cov_moved: the old and new positions of what changed, from the pieces' refresh
 # in this transaction), redone only where it can differ. Boxes b hold every old and new service area of a change
 # (+1 m). A gap polygon whose box meets none of them is still a whole gap: no service area that changed overlapped
@@ -117,7 +119,12 @@ async def ensure_district_gaps(conn: asyncpg.Connection, spec: radius.Spec) -> N
     name = f"gaps|{spec.key}"
     (fv, dv), tv = await radius.data_versions(conn, spec.collection, radius.DISTRICTS)
     # Current already (the common case): built from pieces of the facilities as they are now.
-    if await conn.fetchval("SELECT version = $2 FROM coverage_state WHERE name = $1", name, f"{fv}:{dv}:{tv}"):
+    stored = await conn.fetchval("SELECT version FROM coverage_state WHERE name = $1", name)
+    if stored == f"{fv}:{dv}:{tv}":
+        return
+    # Built for other districts or parcels, or never: outside a caller's transaction, rebuilt on two connections.
+    if (stored is None or stored.split(":", 1)[1] != f"{dv}:{tv}") and not conn.is_in_transaction():
+        await _rebuild_split(conn, spec, name, f"{dv}:{tv}")
         return
     async with conn.transaction():
         # Lock order as in radius.ensure (parcels, then the spec). The pieces are refreshed in this transaction,
@@ -136,9 +143,59 @@ async def ensure_district_gaps(conn: asyncpg.Connection, spec: radius.Spec) -> N
             await conn.execute(NEAR_CHANGES, spec.key)
         else:
             await conn.execute("DELETE FROM coverage_gap WHERE spec = $1", spec.key)
-            await conn.execute(DISTRICT_GAPS, spec.key)
-        await conn.execute("INSERT INTO coverage_state (name, version) VALUES ($1, $2) "
-                           "ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version", name, version)
+            await conn.execute(DISTRICT_GAPS, spec.key, None)
+        await _store(conn, name, version)
+
+
+async def _rebuild_split(conn: asyncpg.Connection, spec: radius.Spec, name: str, places: str) -> None:
+    """Every district's gaps from scratch, districts taken in turn by this connection and a helper (2 cores).
+
+    The pieces are brought up to date and committed first, so the helper reads them; this transaction then holds
+    the spec's lock (no refresh moves them meanwhile) and the gaps' lock (a second request waits, then finds the
+    work done) while both connections insert. Should it fail, the helper's committed rows stay with the old
+    version and are deleted by the next rebuild.
+    """
+    _, tv = await radius.data_versions(conn)
+    async with conn.transaction():
+        await radius.ensure_targets(conn, tv)
+    await radius.ensure(conn, spec, fractions=False)
+    # Largest first, so the last district a connection takes is a short one.
+    codes = [r["code"] for r in await conn.fetch(
+        f"SELECT code FROM {radius.DISTRICTS} WHERE retired_at IS NULL ORDER BY ST_Area(geom) DESC, code")]
+    helper = await workers.helper(conn) if len(codes) > 1 else None
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", spec.key)
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", name)
+            version = f"{await _pieces_version(conn, spec)}:{places}"
+            if await conn.fetchval("SELECT version FROM coverage_state WHERE name = $1", name) == version:
+                return
+            # Before the helper starts: a later statement here must not see (and delete) its committed rows.
+            await conn.execute("DELETE FROM coverage_gap WHERE spec = $1", spec.key)
+            queue = iter(codes)
+
+            async def drain(c: asyncpg.Connection) -> None:
+                for code in queue:  # shared: the next free connection takes the next district
+                    await c.execute(DISTRICT_GAPS, spec.key, code)
+
+            async def on_helper(h: asyncpg.Connection) -> None:
+                async with h.transaction():
+                    await drain(h)
+
+            done = await asyncio.gather(drain(conn), *([on_helper(helper)] if helper else []),
+                                        return_exceptions=True)
+            for r in done:
+                if isinstance(r, BaseException):
+                    raise r
+            await _store(conn, name, version)
+    finally:
+        if helper is not None:
+            await workers.release(helper)
+
+
+async def _store(conn: asyncpg.Connection, name: str, version: str) -> None:
+    await conn.execute("INSERT INTO coverage_state (name, version) VALUES ($1, $2) "
+                       "ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version", name, version)
 
 
 async def _pieces_version(conn: asyncpg.Connection, spec: radius.Spec) -> int | None:
