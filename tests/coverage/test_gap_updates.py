@@ -92,20 +92,11 @@ async def test_moves_join_and_split_gaps_as_a_rebuild_would(client, db, town, st
     assert split == [(pytest.approx(a), p) for a, p in await rebuilt(client, db, D)]
 
 
-async def test_rebuild_on_two_connections_equals_one_connection(db, strip, monkeypatch):
+async def test_rebuild_on_two_connections_equals_one_connection(db, strip, helpers):
     """From nothing, the districts are shared by this connection and a helper: the same rows as one connection."""
     from cityassets.coverage import gaps as gapmod
-    from cityassets.coverage import workers
 
-    opened: list = []
-    real = workers.helper
-
-    async def spy(conn):
-        h = await real(conn)
-        opened.append(h)
-        return h
-
-    monkeypatch.setattr(workers, "helper", spy)
+    opened = helpers
 
     async def build(one_connection: bool) -> tuple[list[tuple], int]:
         await db.execute("DELETE FROM coverage_state WHERE name LIKE 'gaps|toilet|%'")

@@ -125,20 +125,14 @@ async def stored_fractions(db) -> dict[str, dict[int, float]]:
     return out
 
 
-async def test_cold_build_in_strips_over_two_connections_matches_shapely(client, db, town, random_town, monkeypatch):
+async def test_cold_build_in_strips_over_two_connections_matches_shapely(client, db, town, random_town, monkeypatch,
+                                                                         helpers):
     """The cold build's strips, taken in turn by this connection and a helper, add up exactly."""
-    from cityassets.coverage import radius, workers
+    from cityassets.coverage import radius
 
     monkeypatch.setattr(radius, "SPLIT_MIN_TARGETS", 0)
     monkeypatch.setattr(radius, "STRIPS", 6)
-    opened: list = []
-    real = workers.helper
-
-    async def spy(conn):
-        h = await real(conn)
-        opened.append(h)
-        return h
-
+    opened = helpers
     strips: list = []
     real_band = radius.band
 
@@ -146,7 +140,6 @@ async def test_cold_build_in_strips_over_two_connections_matches_shapely(client,
         strips.append((conn, spec.key, lo, hi))
         await real_band(conn, spec, rho, lo, hi, part, core)
 
-    monkeypatch.setattr(workers, "helper", spy)
     monkeypatch.setattr(radius, "band", band)
     await client.get("/indicators/green_300m", params={"district": D})  # parcels' table current
     # Strips cut through this town every 500 m, so both connections compute some of its parcels.

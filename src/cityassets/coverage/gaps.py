@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -172,21 +171,11 @@ async def _rebuild_split(conn: asyncpg.Connection, spec: radius.Spec, name: str,
                 return
             # Before the helper starts: a later statement here must not see (and delete) its committed rows.
             await conn.execute("DELETE FROM coverage_gap WHERE spec = $1", spec.key)
-            queue = iter(codes)
 
-            async def drain(c: asyncpg.Connection) -> None:
-                for code in queue:  # shared: the next free connection takes the next district
-                    await c.execute(DISTRICT_GAPS, spec.key, code)
+            async def district(c: asyncpg.Connection, code: str) -> None:
+                await c.execute(DISTRICT_GAPS, spec.key, code)
 
-            async def on_helper(h: asyncpg.Connection) -> None:
-                async with h.transaction():
-                    await drain(h)
-
-            done = await asyncio.gather(drain(conn), *([on_helper(helper)] if helper else []),
-                                        return_exceptions=True)
-            for r in done:
-                if isinstance(r, BaseException):
-                    raise r
+            await workers.in_turn(conn, helper, codes, district)
             await _store(conn, name, version)
     finally:
         if helper is not None:

@@ -12,8 +12,6 @@ parcels that one facility covers whole (coverage.blocks), so the pairs are only 
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -369,9 +367,8 @@ async def _fractions_split(conn: asyncpg.Connection, helper: asyncpg.Connection 
     strips = enumerate(zip([-INF, *cuts], [*cuts, INF], strict=True))
     core = await blocks.covered(conn, spec.key)
 
-    async def drain(c: asyncpg.Connection) -> None:
-        for part, (lo, hi) in strips:  # shared: the next free connection takes the next strip
-            await band(c, spec, rho, lo, hi, part, core)
+    async def strip(c: asyncpg.Connection, s: tuple[int, tuple[float, float]]) -> None:
+        await band(c, spec, rho, *s[1], s[0], core)
 
     async with conn.transaction():
         # Holding the lock while the helper writes: a second request waits, then finds the work done. Should
@@ -379,20 +376,9 @@ async def _fractions_split(conn: asyncpg.Connection, helper: asyncpg.Connection 
         # first by the next attempt.
         if not await _begin_fractions(conn, spec, tv):
             return
-        done = await asyncio.gather(drain(conn), _on_helper(helper, drain), return_exceptions=True)
-        for r in done:
-            if isinstance(r, BaseException):
-                raise r
+        await workers.in_turn(conn, helper, strips, strip, setup=LOCAL_SETTINGS)
         await conn.execute(MERGE_SUMS, spec.key)
         await _finish_fractions(conn, spec, tv)
-
-
-async def _on_helper(helper: asyncpg.Connection,
-                     drain: Callable[[asyncpg.Connection], Awaitable[None]]) -> None:
-    """The helper's strips, computed and committed in one transaction of its own."""
-    async with helper.transaction():
-        await helper.execute(LOCAL_SETTINGS)
-        await drain(helper)
 
 
 async def _build(conn: asyncpg.Connection, spec: Spec, fv: int) -> None:
