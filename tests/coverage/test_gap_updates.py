@@ -114,3 +114,16 @@ async def test_rebuild_on_two_connections_equals_one_connection(db, strip, helpe
     one, writers = await build(one_connection=True)
     assert writers == 1 and len(opened) == 1
     assert split == one and {d for d, *_ in split} >= {D, FAR}
+
+
+async def test_toilet_density_reports_gap_land_per_district(client, town, strip):
+    """Beside the density, each district's land farther than 500 m from a toilet and its people (shapely's areas)."""
+    r = await client.get("/indicators/toilet_density", params={"district": D})
+    assert r.status_code == 200, r.text
+    [row] = [x for x in r.json()["by_district"] if x["district_code"] == D]
+    assert row["gap_area_km2"] == pytest.approx(sum(expected([(X + 1500, 500), (X + 2900, 500)])) / 1e6, abs=1e-6)
+    assert row["gap_population"] == 500
+    city = (await client.get("/indicators/toilet_density")).json()["by_district"]
+    far = next(x for x in city if x["district_code"] == FAR)
+    assert far["gap_area_km2"] == pytest.approx(sum(expected([(X + 10500, 500)], FAR_LAND)) / 1e6, abs=1e-6)
+    assert far["gap_population"] == 50

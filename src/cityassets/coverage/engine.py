@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from cityassets.coverage import counts, linear, network, radius
+from cityassets.coverage import counts, gaps, linear, network, radius
 from cityassets.coverage.catalogue import Indicator, get_indicator
 from cityassets.errors import InvalidRequest
 
@@ -87,9 +87,14 @@ async def _density(conn: asyncpg.Connection, ind: Indicator, p: dict[str, Any], 
     rows = [dict(r, value=ratio(r["count"], r["km2"])) for r in await counts.toilet_density(conn, p, district)]
     grid = [dict(r, value=ratio(r["count"], r["km2"]), met=ind.met(ratio(r["count"], r["km2"])))
             for r in await counts.toilet_density_grid(conn, p, district)]
+    # Land farther than gap_radius_m from every counted toilet, and the people living there (the gap map's totals).
+    gap = await gaps.totals(conn, radius.facility_spec(ind.facilities, p, p["gap_radius_m"]), district)
     # The national planning standard's 5 per km² is reported next to the plan's 6 (GB/T 50337-2018).
     for r in rows:
         r["components"] = {"national_standard": _component(r["value"], 5.0)}
+        g = gap.get(None if r["total"] else r["district_code"])
+        r["gap_area_km2"] = round(g["area"] / 1e6, 6) if g else 0.0
+        r["gap_population"] = round(g["pop"], 1) if g else 0.0
     return rows, {"by_grid_cell": grid}
 
 

@@ -71,6 +71,11 @@ near AS MATERIALIZED (SELECT DISTINCT ON (p.ctid) p.geom FROM b
   CROSS JOIN LATERAL (SELECT p.ctid, p.geom FROM coverage_piece p WHERE p.spec = $1 AND p.geom && b.box) p),
 """ + _gaps("SELECT w.district_code, w.land, u.g AS covered FROM w CROSS JOIN LATERAL "
             "(SELECT ST_Union(n.geom) AS g FROM near n WHERE ST_Intersects(n.geom, w.geom)) u")
+# Gap land and its population per district, and for the city (total), from the stored gap polygons.
+GAP_TOTALS = """
+SELECT district_code, GROUPING(district_code) = 1 AS total, sum(area) AS area, sum(pop) AS pop
+FROM coverage_gap WHERE spec = $1 AND ($2::text IS NULL OR district_code = $2) GROUP BY ROLLUP (district_code)
+"""
 CACHED_GAPS = """
 SELECT NULL::bigint AS target_id, district_code, ST_AsGeoJSON(ST_Transform(geom, 4326), 7) AS geometry,
        area AS area_m2, pop AS population
@@ -110,6 +115,12 @@ async def gap_rows(conn: asyncpg.Connection, indicator_id: str, overrides: dict[
     spec = radius.facility_spec(ind.facilities, p)
     await radius.ensure(conn, spec)
     return await conn.fetch(PARCEL_GAPS, spec.key, district, limit)
+
+
+async def totals(conn: asyncpg.Connection, spec: radius.Spec, district: str | None) -> dict[str | None, asyncpg.Record]:
+    """Gap area (m²) and population per district code, and for the city under None (the gaps brought up to date)."""
+    await ensure_district_gaps(conn, spec)
+    return {None if r["total"] else r["district_code"]: r for r in await conn.fetch(GAP_TOTALS, spec.key, district)}
 
 
 async def ensure_district_gaps(conn: asyncpg.Connection, spec: radius.Spec) -> None:
