@@ -95,8 +95,12 @@ async def test_moves_join_and_split_gaps_as_a_rebuild_would(client, db, town, st
 async def test_rebuild_on_two_connections_equals_one_connection(db, strip, helpers):
     """From nothing, the districts are shared by this connection and a helper: the same rows as one connection."""
     from cityassets.coverage import gaps as gapmod
+    from cityassets.coverage import radius
+    from cityassets.coverage.catalogue import get_indicator
 
     opened = helpers
+    p = get_indicator("toilet_density").bind({})
+    spec = radius.facility_spec("toilet", p, p["gap_radius_m"]).key
 
     async def build(one_connection: bool) -> tuple[list[tuple], int]:
         await db.execute("DELETE FROM coverage_state WHERE name LIKE 'gaps|toilet|%'")
@@ -105,7 +109,7 @@ async def test_rebuild_on_two_connections_equals_one_connection(db, strip, helpe
                 got = await gapmod.gap_rows(db, "toilet_density", {}, None, 100_000)
         else:
             got = await gapmod.gap_rows(db, "toilet_density", {}, None, 100_000)
-        writers = await db.fetchval("SELECT count(DISTINCT xmin::text) FROM coverage_gap WHERE spec LIKE 'toilet|%'")
+        writers = await db.fetchval("SELECT count(DISTINCT xmin::text) FROM coverage_gap WHERE spec = $1", spec)
         return sorted((r["district_code"], r["area_m2"], r["population"]) for r in got), writers
 
     split, writers = await build(one_connection=False)
