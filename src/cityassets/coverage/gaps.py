@@ -165,9 +165,7 @@ async def _rebuild_split(conn: asyncpg.Connection, spec: radius.Spec, name: str,
     work done) while both connections insert. Should it fail, the helper's committed rows stay with the old
     version and are deleted by the next rebuild.
     """
-    _, tv = await radius.data_versions(conn)
-    async with conn.transaction():
-        await radius.ensure_targets(conn, tv)
+    await radius.current_targets(conn)
     await radius.ensure(conn, spec, fractions=False)
     # Largest first, so the last district a connection takes is a short one.
     codes = [r["code"] for r in await conn.fetch(

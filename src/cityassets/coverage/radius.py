@@ -364,11 +364,12 @@ async def _fractions_split(conn: asyncpg.Connection, helper: asyncpg.Connection 
             return
         await conn.execute("DELETE FROM coverage_fraction WHERE spec = $1", spec.key)
         await conn.execute("DELETE FROM coverage_sum WHERE spec = $1", spec.key)
-    strips = enumerate(zip([-INF, *cuts], [*cuts, INF], strict=True))
+    strips = [(part, lo, hi) for part, (lo, hi) in enumerate(zip([-INF, *cuts], [*cuts, INF], strict=True))]
     core = await blocks.covered(conn, spec.key)
 
-    async def strip(c: asyncpg.Connection, s: tuple[int, tuple[float, float]]) -> None:
-        await band(c, spec, rho, *s[1], s[0], core)
+    async def strip(c: asyncpg.Connection, s: tuple[int, float, float]) -> None:
+        part, lo, hi = s
+        await band(c, spec, rho, lo, hi, part, core)
 
     async with conn.transaction():
         # Holding the lock while the helper writes: a second request waits, then finds the work done. Should
