@@ -14,6 +14,7 @@ from cityassets.api import errors, health
 from cityassets.api.responses import JSONResponse
 from cityassets.coverage.routes import router as indicators_router
 from cityassets.db.pool import create_pool, lanes
+from cityassets.ingest import spatial_index
 from cityassets.ingest.routes import router as uploads_router
 from cityassets.ogc import features, filters, html, openapi, tiles, wfs  # noqa: F401  (filters registers the Part 3 hook)
 from cityassets.settings import Settings, get_settings
@@ -26,6 +27,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.pool = await create_pool(settings)
+        async with app.state.pool.acquire() as conn:
+            await spatial_index.repair(conn)  # what a load killed mid-way left out
         app.state.gate, app.state.bulk_gate = lanes(settings)
         # Everything imported so far lives as long as the process: keep it out of the cyclic GC's
         # full collections, whose pauses otherwise land in the latency tail.

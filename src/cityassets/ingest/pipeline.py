@@ -16,6 +16,7 @@ import asyncpg
 from cityassets.auth import AuthPrincipal
 from cityassets.catalogue import Collection
 from cityassets.errors import Issue
+from cityassets.ingest import spatial_index
 from cityassets.ingest.geometry import GeometryBatch
 from cityassets.ingest.properties import PropertyRules
 from cityassets.ingest.report import COUNT_SQL, Counts, IssueSink, UploadInfo, save
@@ -236,7 +237,8 @@ async def run(
 
     The file is merged segment by segment, so the database checks and writes one segment while
     the service parses the next (two cores busy instead of one after the other). A refused atomic
-    upload or a dry run rolls the whole transaction back and records its report in a new one.
+    upload or a dry run rolls the whole transaction back and records its report in a new one. The
+    first load of an empty collection builds its spatial index once at the end (`spatial_index`).
     """
     orgs = frozenset(
         r["code"] for r in await conn.fetch("SELECT code FROM organisations WHERE retired_at IS NULL")
@@ -244,13 +246,36 @@ async def run(
     rules = PropertyRules(collection, settings, orgs, text=source.text, dbf_names=source.dbf_names)
     sql = UploadSQL(rules, info.match)
     counts, sink = Counts(), IssueSink()
+    # Decided before the transaction: the index is dropped in a transaction of its own.
+    deferred = None if info.dry_run else await spatial_index.defer(conn, sql.table)
+    try:
+        return await _run_in_transaction(
+            Stream(conn, sql, info, counts, sink), principal, source, settings, request_id, deferred
+        )
+    finally:
+        if deferred is not None:
+            await deferred.release(conn)
+
+
+async def _run_in_transaction(
+    st: Stream,
+    principal: AuthPrincipal,
+    source: Source,
+    settings: Settings,
+    request_id: str,
+    deferred: spatial_index.Deferred | None,
+) -> Outcome:
+    """Stream, check and merge in one transaction; a deferred spatial index is built before the commit."""
+    conn, info, sink = st.conn, st.info, st.sink
     tx = conn.transaction()
     await tx.start()
     try:
-        outcome = await _stream(
-            Stream(conn, sql, info, counts, sink), principal, source, settings, request_id
-        )
+        outcome = await _stream(st, principal, source, settings, request_id)
         if outcome.status == "committed":
+            if deferred is not None:
+                clock = time.perf_counter()
+                await deferred.build(conn)
+                outcome.counts.seconds["spatial_index"] = round(time.perf_counter() - clock, 3)
             await _report(conn, info, outcome, sink)
         else:
             await sink.spool_from(conn, "iss")

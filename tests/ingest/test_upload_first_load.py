@@ -1,0 +1,266 @@
+"""The first load of an empty collection builds its spatial index after the rows (ingest.spatial_index).
+
+These tests need a collection that is empty when they start, so they run on a database of their own
+(the session's database fills every collection as the suite goes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import signal
+import threading
+import time
+from collections.abc import AsyncIterator
+
+import asyncpg
+import httpx
+import orjson
+import pytest
+
+from cityassets.api.launch import free_port, start_server
+from cityassets.auth.tokens import create_token
+from cityassets.ingest import spatial_index
+from tests.fixtures import EAST, ORGS, auth
+from tests.ingest.helpers import fc, manhole, spread
+
+INDEX = "idx_manholes_geom"
+LOCK = "SELECT pg_advisory_lock(hashtext('cityassets.spatial_index.manholes'))"
+_serials = itertools.count(1)
+
+
+def code() -> str:
+    """A fresh water-supply manhole code of the east district (this database is the tests' own)."""
+    return f"4101050101{next(_serials):06d}"
+
+
+@pytest.fixture(scope="module")
+async def scratch(settings) -> AsyncIterator[dict]:
+    """A migrated database with the east district and the organisations, an app and a client on it."""
+    from cityassets.api.app import create_app
+    from cityassets.db import admin
+    from cityassets.db.pool import create_pool, lanes
+
+    dsn = settings.dsn + "_first"
+    await asyncio.to_thread(admin.drop_database, dsn)
+    await asyncio.to_thread(admin.upgrade, dsn)
+    pool = await create_pool(settings.model_copy(update={"database_url": dsn}), min_size=1, max_size=4)
+    async with pool.acquire() as conn:
+        await conn.executemany("INSERT INTO organisations (code, name_zh, org_type) VALUES ($1, $2, $3)", ORGS)
+        await conn.execute(
+            "INSERT INTO districts (code, name_zh, geom) VALUES ('410105', '金水区', "
+            "ST_Transform(ST_GeomFromText($1, 4326), $2::int))",
+            EAST,
+            settings.storage_srid,
+        )
+        token = await create_token(conn, "admin", label="first-load")
+    app = create_app(settings)
+    app.state.pool = pool
+    app.state.gate, app.state.bulk_gate = lanes(settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+        yield {"dsn": dsn, "pool": pool, "client": c, "token": token}
+    await pool.close()
+    await asyncio.to_thread(admin.drop_database, dsn)
+
+
+async def _has_index(conn: asyncpg.Connection) -> bool:
+    return await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", INDEX)
+
+
+async def _empty(conn: asyncpg.Connection) -> None:
+    await conn.execute("TRUNCATE manholes, history RESTART IDENTITY CASCADE")
+
+
+def _body(n: int) -> tuple[bytes, bytes]:
+    """A FeatureCollection split in two halves at a feature boundary."""
+    features = [manhole(x, y, code()) for x, y in spread(n)]
+    whole = fc(features)
+    cut = whole.index(b',{"type":"Feature"', len(whole) // 2) + 1
+    return whole[:cut], whole[cut:]
+
+
+async def _upload_watching(scratch: dict, n: int, **params) -> tuple[httpx.Response, dict]:
+    """Upload n manholes; halfway through the body, look at the index and read the table from another
+    connection (the upload is then in its transaction, waiting for the rest of the body)."""
+    first, rest = _body(n)
+    seen: dict = {}
+
+    async def body() -> AsyncIterator[bytes]:
+        yield first
+        async with scratch["pool"].acquire() as conn:
+            # The server reads the first half into its transaction; give it up to 5 s to get there.
+            for _ in range(100):
+                await asyncio.sleep(0.05)
+                if await conn.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND state = 'idle in transaction'"
+                ):
+                    break
+            seen["index"] = await _has_index(conn)
+            clock = time.perf_counter()
+            await conn.execute("SET statement_timeout = '3s'")
+            seen["readable"] = await conn.fetchval("SELECT count(*) FROM manholes")
+            seen["read_s"] = time.perf_counter() - clock
+            await conn.execute("RESET statement_timeout")
+        yield rest
+
+    h = {"Content-Type": "application/geo+json", **auth(scratch["token"])}
+    r = await scratch["client"].post("/collections/manholes/uploads", content=body(), headers=h, params=params)
+    return r, seen
+
+
+async def test_first_load_builds_the_index_after_the_rows(scratch):
+    async with scratch["pool"].acquire() as conn:
+        await _empty(conn)
+        r, seen = await _upload_watching(scratch, 6000)
+        assert r.status_code == 200, r.text[:500]
+        report = orjson.loads(r.content)
+        # During the load the index was out, and a reader was not held up by the upload.
+        assert seen["index"] is False
+        assert seen["readable"] == 0 and seen["read_s"] < 2
+        assert report["counts"]["inserted"] == 6000 and "spatial_index" in report["counts"]["seconds"]
+        # After it the index is back, valid, covers every row, and the planner uses it.
+        assert await _has_index(conn)
+        assert await conn.fetchval(
+            "SELECT indisvalid AND indisready FROM pg_index WHERE indexrelid = $1::regclass", INDEX
+        )
+        await conn.execute("SET enable_seqscan = off")
+        try:
+            plan = "\n".join(
+                r[0]
+                for r in await conn.fetch(
+                    "EXPLAIN SELECT count(*) FROM manholes WHERE geom && ST_Expand("
+                    "(SELECT geom FROM manholes ORDER BY id LIMIT 1), 100)"
+                )
+            )
+            inside = await conn.fetchval(
+                "SELECT count(*) FROM manholes WHERE geom && ST_Expand((SELECT ST_Extent(geom)::geometry "
+                "FROM manholes), 1)"
+            )
+        finally:
+            await conn.execute("RESET enable_seqscan")
+        assert INDEX in plan
+        assert inside == 6000
+
+
+async def test_a_refused_first_load_puts_the_index_back(scratch):
+    async with scratch["pool"].acquire() as conn:
+        await _empty(conn)
+        features = [manhole(x, y, code()) for x, y in spread(50)]
+        features.append(manhole(34.76, 113.75, code()))  # swapped axes: refused, so nothing is written
+        h = {"Content-Type": "application/geo+json", **auth(scratch["token"])}
+        r = await scratch["client"].post("/collections/manholes/uploads", content=fc(features), headers=h)
+        assert r.status_code == 422, r.text[:500]
+        assert await conn.fetchval("SELECT count(*) FROM manholes") == 0
+        assert await _has_index(conn)
+
+
+async def test_a_dry_run_keeps_the_index(scratch):
+    async with scratch["pool"].acquire() as conn:
+        await _empty(conn)
+        r, seen = await _upload_watching(scratch, 6000, dry_run="true")
+        assert r.status_code == 200, r.text[:500]
+        assert seen["index"] is True and await _has_index(conn)
+
+
+async def test_a_collection_with_rows_keeps_its_index(scratch):
+    async with scratch["pool"].acquire() as conn:
+        await _empty(conn)
+        h = {"Content-Type": "application/geo+json", **auth(scratch["token"])}
+        r = await scratch["client"].post(
+            "/collections/manholes/uploads", content=fc([manhole(113.80, 34.80, code())]), headers=h
+        )
+        assert r.status_code == 200, r.text[:500]
+        r, seen = await _upload_watching(scratch, 6000)
+        assert r.status_code == 200, r.text[:500]
+        assert seen["index"] is True and await _has_index(conn)
+
+
+async def test_a_load_in_flight_is_left_alone(scratch):
+    """Another load holds the table's mark: this upload neither drops nor builds the index."""
+    async with scratch["pool"].acquire() as conn, scratch["pool"].acquire() as other:
+        await _empty(conn)
+        await other.execute(LOCK)
+        try:
+            r, seen = await _upload_watching(scratch, 6000)
+        finally:
+            await other.execute("SELECT pg_advisory_unlock_all()")
+        assert r.status_code == 200, r.text[:500]
+        assert seen["index"] is True and await _has_index(conn)
+
+
+async def test_a_missing_index_comes_back_with_the_next_upload_or_a_repair(scratch):
+    async with scratch["pool"].acquire() as conn:
+        await _empty(conn)
+        h = {"Content-Type": "application/geo+json", **auth(scratch["token"])}
+        r = await scratch["client"].post(
+            "/collections/manholes/uploads", content=fc([manhole(113.80, 34.80, code())]), headers=h
+        )
+        assert r.status_code == 200, r.text[:500]
+        # As a load killed mid-way leaves it: rows, no index.
+        await conn.execute(f"DROP INDEX {INDEX}")
+        r, seen = await _upload_watching(scratch, 6000)
+        assert r.status_code == 200, r.text[:500]
+        assert seen["index"] is True  # built before the load, for its near-duplicate probes
+        await conn.execute(f"DROP INDEX {INDEX}")
+        assert await spatial_index.repair(conn) == ["manholes"]
+        assert await _has_index(conn) and await spatial_index.repair(conn) == []
+
+
+async def test_kill_9_mid_first_load_then_restart(scratch):
+    """A killed first load leaves an empty collection; the restarted service builds the index back."""
+    async with scratch["pool"].acquire() as conn:
+        await _empty(conn)
+        port = free_port()
+        procs = [start_server(scratch["dsn"], port)]
+        try:
+            body = fc([manhole(x, y, code()) for x, y in spread(40_000)])
+            sent = threading.Event()
+
+            def chunks():
+                for i in range(0, len(body), 1 << 16):
+                    if i > len(body) // 2:
+                        sent.set()
+                        time.sleep(0.05)
+                    yield body[i : i + (1 << 16)]
+
+            def post() -> None:
+                try:
+                    httpx.post(
+                        f"http://127.0.0.1:{port}/collections/manholes/uploads",
+                        content=chunks(),
+                        timeout=60,
+                        headers={"Content-Type": "application/geo+json", **auth(scratch["token"])},
+                    )
+                except httpx.HTTPError:
+                    pass  # the server died under it
+
+            client = threading.Thread(target=post, daemon=True)
+            client.start()
+            assert await asyncio.to_thread(sent.wait, 60)
+            for _ in range(100):
+                if not await _has_index(conn):
+                    break
+                await asyncio.sleep(0.05)
+            assert not await _has_index(conn)
+            os.kill(procs[0].pid, signal.SIGKILL)
+            procs[0].wait()
+            await asyncio.to_thread(client.join, 30)
+            for _ in range(100):  # the dead server's backend rolls back once it sees the closed socket
+                if not await conn.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+                    "state LIKE '%transaction%' AND pid <> pg_backend_pid()"
+                ):
+                    break
+                await asyncio.sleep(0.1)
+            assert not await _has_index(conn)
+            procs.append(start_server(scratch["dsn"], port))
+            assert await _has_index(conn)
+            assert await conn.fetchval("SELECT count(*) FROM manholes") == 0
+            assert await conn.fetchval("SELECT count(*) FROM history") == 0
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
