@@ -95,10 +95,13 @@ class UploadSQL:
         staged = [f"s.{n}" for n in self.stage_columns if n != "wkb"]
         derived = []
         point = self.collection.geometry_type == "Point"
+        # The point a line or an area is placed by (ST_PointOnSurface, as single writes do), computed
+        # once for both derivations: a GEOS call per feature each otherwise.
+        anchor = "s.geom" if point else "s.anchor"
         if self.has("district_code"):
-            derived.append(f"{district_of('s.geom', point)} AS pos_district")
+            derived.append(f"{district_of(anchor, point=True)} AS pos_district")
         if self.has("grid_code"):
-            derived.append(f"{grid_cell_of('s.geom', point)} AS pos_grid")
+            derived.append(f"{grid_cell_of(anchor, point=True)} AS pos_grid")
         coded = self.has("asset_code")
         joins, picks = [], []
         if self.match:
@@ -113,11 +116,11 @@ class UploadSQL:
         elif coded:
             joins.append(self._probe("k", ["id", "retired_at"], "k.asset_code = s.asset_code"))
             picks += ["k.id AS code_id", "k.retired_at AS code_retired"]
-        return (
-            f"SELECT {', '.join(staged + ['s.geom'] + derived + picks)} "
-            # OFFSET 0 keeps the subquery: flattened, each use of `geom` would decode the EWKB again.
-            f"FROM (SELECT *, ST_GeomFromEWKB(wkb) AS geom FROM stg OFFSET 0) s {' '.join(joins)}"
-        )
+        # OFFSET 0 keeps each subquery: flattened, each use of `geom` would decode the EWKB again.
+        decoded = "SELECT *, ST_GeomFromEWKB(wkb) AS geom FROM stg OFFSET 0"
+        if not point and derived:
+            decoded = f"SELECT d.*, ST_PointOnSurface(d.geom) AS anchor FROM ({decoded}) d OFFSET 0"
+        return f"SELECT {', '.join(staged + ['s.geom'] + derived + picks)} FROM ({decoded}) s {' '.join(joins)}"
 
     def _probe(self, alias: str, columns: list[str], condition: str) -> str:
         """A per-feature lookup of the stored record through the match key's unique index.
