@@ -23,7 +23,8 @@ history = Table(
     Column("upload_id", Text),
     Column("changes", JSONB),  # {field: [old, new]} for updates
     Column("previous", JSONB),  # the whole previous row (geometry as hex EWKB)
-    Index("ix_history_feature", "collection", "feature_id", "version"),
+    # Integer first: cheaper to insert into on every write (migration 0014).
+    Index("ix_history_feature", "feature_id", "version", "collection"),
     Index("ix_history_upload", "upload_id", postgresql_where=text("upload_id IS NOT NULL")),
 )
 
