@@ -15,18 +15,23 @@ def _anchor(geom_sql: str, point: bool) -> str:
 
 
 def district_of(geom_sql: str, point: bool = False) -> str:
-    """SQL expression: code of the live district containing `geom_sql` (point-on-surface for areas)."""
+    """SQL expression: code of the live district containing `geom_sql` (point-on-surface for areas).
+
+    A point on a shared boundary lies in both districts: the lower code wins. `min` rather than
+    ORDER BY ... LIMIT 1: no sort node to run again for every row of a bulk upload (16,384 points:
+    31.6 -> 25.5 ms for the district, 14.7 -> 10.7 ms for the grid cell).
+    """
     return (
-        "(SELECT d.code FROM districts d WHERE d.retired_at IS NULL "
-        f"AND ST_Intersects(d.geom, {_anchor(geom_sql, point)}) ORDER BY d.id LIMIT 1)"
+        "(SELECT min(d.code) FROM districts d WHERE d.retired_at IS NULL "
+        f"AND ST_Intersects(d.geom, {_anchor(geom_sql, point)}))"
     )
 
 
 def grid_cell_of(geom_sql: str, point: bool = False) -> str:
-    """SQL expression: code of the live unit grid cell containing `geom_sql`."""
+    """SQL expression: code of the live unit grid cell containing `geom_sql` (the lower code on a boundary)."""
     return (
-        "(SELECT g.code FROM grid_cells g WHERE g.retired_at IS NULL "
-        f"AND ST_Intersects(g.geom, {_anchor(geom_sql, point)}) ORDER BY g.id LIMIT 1)"
+        "(SELECT min(g.code) FROM grid_cells g WHERE g.retired_at IS NULL "
+        f"AND ST_Intersects(g.geom, {_anchor(geom_sql, point)}))"
     )
 
 
