@@ -190,6 +190,33 @@ async def test_a_load_in_flight_is_left_alone(scratch):
         assert seen["index"] is True and await _has_index(conn)
 
 
+async def test_two_first_loads_at_once_both_land(scratch):
+    """The second upload finds the first one's mark and loads with the index out; the first builds it
+    once the second has committed (its SHARE lock waits for the other writer). No deadlock, no error."""
+    async with scratch["pool"].acquire() as conn:
+        await _empty(conn)
+        h = {"Content-Type": "application/geo+json", **auth(scratch["token"])}
+        bodies = [
+            fc([manhole(x, y, code()) for x, y in spread(20_000, lat0=34.72)]),
+            fc([manhole(x, y, code()) for x, y in spread(20_000, lat0=34.80)]),
+        ]
+        first, second = await asyncio.gather(
+            *(scratch["client"].post("/collections/manholes/uploads", content=b, headers=h) for b in bodies)
+        )
+        assert first.status_code == 200, first.text[:500]
+        assert second.status_code == 200, second.text[:500]
+        a, b = orjson.loads(first.content), orjson.loads(second.content)
+        assert a["started_at"] < b["finished_at"] and b["started_at"] < a["finished_at"]  # they overlapped
+        # Exactly one of them took the index out and built it back.
+        assert ["spatial_index" in r["counts"]["seconds"] for r in (a, b)].count(True) == 1
+        assert await conn.fetchval("SELECT count(*) FROM manholes") == 40_000
+        assert await _has_index(conn)
+        assert await conn.fetchval(
+            "SELECT count(*) FROM manholes WHERE geom && ST_Expand((SELECT ST_Extent(geom)::geometry "
+            "FROM manholes), 1)"
+        ) == 40_000
+
+
 async def test_a_missing_index_comes_back_with_the_next_upload_or_a_repair(scratch):
     async with scratch["pool"].acquire() as conn:
         await _empty(conn)
