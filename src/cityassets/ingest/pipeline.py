@@ -86,6 +86,10 @@ def batch_rows(
     sink: IssueSink,
 ) -> list[tuple]:
     """Staging rows for the valid features of one batch; issues of the others go to the sink."""
+    if fast := _by_columns(features, start, rules, geoms, settings):
+        out, issues = fast
+        sink.add(issues)
+        return out
     issues: list[Issue] = []
     pending = []
     for k, feat in enumerate(features):
@@ -117,6 +121,43 @@ def batch_rows(
             out.append((idx, mask, cls, *values, wkb, src))
     sink.add(issues)
     return out
+
+
+def _by_columns(
+    features: list[Any], start: int, rules: PropertyRules, geoms: GeometryBatch, settings: Settings
+) -> tuple[list[tuple], list[Issue]] | None:
+    """`batch_rows` for a batch of well-formed features whose properties all pass (`rules.columns`):
+    the same rows and geometry issues, without going through each feature's properties one by one."""
+    props = [f.get("properties") if type(f) is dict and f.get("type") == "Feature" else None for f in features]
+    if set(map(type, props)) != {dict}:
+        return None
+    found = rules.columns(props)
+    if found is None:
+        return None
+    cols, mask, classes = found
+    codes = cols[rules.code_at] if rules.code_at is not None else [None] * len(features)
+    issues: list[Issue] = []
+    added = []
+    for k, feat in enumerate(features):
+        problem = geoms.add(feat.get("geometry"))
+        if problem is None:
+            added.append(k)
+        else:
+            issues.append(Issue("geometry", problem[0], problem[1], start + k, codes[k]))
+    if not added:
+        return [], issues
+    n = len(features)
+    wkbs, problems, sources = geoms.finish(settings.storage_srid, settings.extent)
+    if len(added) == n and problems.count(None) == n:
+        return list(zip(range(start, start + n), [mask] * n, classes, *cols, wkbs, sources)), issues
+    values = list(zip(*cols))
+    out = []
+    for k, wkb, problem, src in zip(added, wkbs, problems, sources):
+        if problem is not None:
+            issues.append(Issue("geometry", problem[0], problem[1], start + k, codes[k]))
+        else:
+            out.append((start + k, mask, classes[k], *values[k], wkb, src))
+    return out, issues
 
 
 def _code(rules: PropertyRules, values: list[Any]) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import operator
 import re
 from collections.abc import Callable
 from typing import Any
@@ -141,6 +142,73 @@ def _checker(f: Field, s: Settings) -> Callable[[Any], Any]:
     return check
 
 
+def _column_checker_each(check: Callable[[Any], Any]) -> Callable[[list[Any]], list[Any]]:
+    """`check` value by value down a column (sheets: every cell is converted first)."""
+    return lambda col: [None if v is None else check(v) for v in col]
+
+
+def _column_checker(f: Field, s: Settings, check: Callable[[Any], Any]) -> Callable[[list[Any]], list[Any]]:
+    """`check` down a whole column (nulls pass through), with C-level passes for plain strings, integers,
+    numbers and booleans; raises Bad when any value might break a rule (the caller then goes value by
+    value through `check`, which names it)."""
+
+    def each(col: list[Any]) -> list[Any]:
+        return [None if v is None else check(v) for v in col]
+
+    def present(col: list[Any]) -> list[Any]:
+        return col if None not in col else [v for v in col if v is not None]
+
+    if f.type == "string":
+        enum = {v: v for v in f.enum} if f.enum else None
+        pattern = re.compile(f.pattern) if f.pattern else None
+        max_bytes = s.max_property_bytes
+
+        def strings(col: list[Any]) -> list[Any]:
+            vals = present(col)
+            if not vals:
+                return col
+            if set(map(type, vals)) != {str} or "\x00" in "".join(vals):
+                raise Bad("type", "")
+            longest = max(map(len, vals))
+            if f.max_length and longest > f.max_length:
+                raise Bad("max_length", "")
+            # Up to 4 bytes a character in UTF-8: only a longer value can pass the byte limit.
+            if longest > max_bytes // 4 and any(len(v.encode()) > max_bytes for v in vals):
+                raise Bad("max_property_bytes", "")
+            if pattern is not None and not all(map(pattern.fullmatch, vals)):
+                raise Bad("pattern", "")
+            if enum is not None:
+                if not set(vals) <= enum.keys():
+                    raise Bad("enum", "")
+                return list(map(enum.get, col))  # the shared vocabulary strings (see _checker)
+            return col
+
+        return strings
+    if f.type in ("integer", "number", "boolean"):
+        lo, hi = f.minimum, f.maximum
+        if f.type == "integer":
+            lo = INT32[0] if lo is None else max(lo, INT32[0])
+            hi = INT32[1] if hi is None else min(hi, INT32[1])
+        kinds = {"integer": {int}, "number": {float}, "boolean": {bool}}[f.type]
+
+        def scalars(col: list[Any]) -> list[Any]:
+            vals = present(col)
+            if not vals:
+                return col
+            if set(map(type, vals)) - kinds:
+                return each(col)  # ints as numbers, whole floats as integers: converted by `check`
+            if f.type == "number" and not all(map(math.isfinite, vals)):
+                raise Bad("finite", "")
+            if f.type != "boolean" and (
+                (lo is not None and min(vals) < lo) or (hi is not None and max(vals) > hi)
+            ):
+                raise Bad("range", "")
+            return col
+
+        return scalars
+    return each
+
+
 _TEXT_BOOL = {
     "true": True,
     "t": True,
@@ -204,6 +272,10 @@ class PropertyRules:
                 c if f.type in ("string", "date", "datetime") else _from_text(f, c)
                 for f, c in zip(self.fields, self.checks)
             ]
+        self.column_checks = [
+            _column_checker(f, settings, c) if not text else _column_checker_each(c)
+            for f, c in zip(self.fields, self.checks)
+        ]
         # Absent fields take the column default on insert; the present-mask keeps them on update.
         self.defaults = [f.default for f in self.fields]
         # NOT NULL columns with a default count as required once a file sends an explicit null.
@@ -233,6 +305,64 @@ class PropertyRules:
         self.needs_class = collection.is_asset
         if len(self.fields) > 62:
             raise RuntimeError(f"{collection.id}: more than 62 writable fields do not fit the present-mask")
+
+    def columns(self, props: list[dict[str, Any]]) -> tuple[list[list[Any]], int, list[str | None]] | None:
+        """A batch column by column: (one iterable of typed values per field, the present-mask shared by
+        all, the class codes), when every feature has the same keys and breaks no rule.
+
+        The same checks as `row`, run down each column: walking every feature's dict, looking up each
+        key and building each mask was half of `row`'s cost (4.8 us a manhole). None when any feature
+        differs or breaks a rule: the batch then goes feature by feature, and `row` names every issue.
+        """
+        n = len(props)
+        keys = tuple(props[0]) if n else ()
+        if not n or len(keys) > self.max_properties or set(map(len, props)) != {len(keys)}:
+            return None
+        cols: list[list[Any] | None] = [None] * len(self.fields)
+        mask = 0
+        try:
+            for key in keys:
+                i = self.position.get(key)
+                if i is None:
+                    if key not in self.ignored:
+                        return None
+                    continue
+                if cols[i] is not None:  # two names of one field (a cut .dbf name beside the full one)
+                    return None
+                # KeyError: a feature without this key (same count, so another set of keys).
+                cols[i] = self.column_checks[i](list(map(operator.itemgetter(key), props)))
+                mask |= 1 << i
+        except (KeyError, Bad):
+            return None
+        full = [c if c is not None else [d] * n for c, d in zip(cols, self.defaults)]
+
+        def column(i: int) -> list[Any]:
+            return full[i]
+
+        if any(None in column(i) for i, _ in self.required):
+            return None
+        for i, _, j, (_, value) in self.required_when:
+            if any(a == value and b is None for a, b in zip(column(j), column(i))):
+                return None
+        for i, _ in self.orgs:
+            codes = set(column(i))
+            codes.discard(None)
+            if not codes <= self.org_codes:
+                return None
+        if self.by_category and self.category is not None:
+            cats = column(self.category)
+            for i, _, allowed in self.by_category:
+                if any(v is not None and c not in allowed for c, v in zip(cats, column(i))):
+                    return None
+        classes: list[str | None] = [None] * n
+        if self.needs_class:
+            try:
+                for k, code in enumerate(column(self.code_at) if self.code_at is not None else [None] * n):
+                    if code is None:
+                        classes[k] = class_code(self.collection, props[k])
+            except KeyError:
+                return None
+        return full, mask, classes
 
     def row(
         self, props: dict[str, Any], index: int, issues: list[Issue]
