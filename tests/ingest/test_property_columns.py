@@ -127,3 +127,46 @@ def test_columns_agree_with_rows(collection, settings):
             # Vocabulary values are the one shared string per value (memory of waiting segments).
             assert all(cols[i][k] is values[i] for i in vocab)
     assert answered >= 30  # the column path itself was exercised
+
+
+class _Recorder:
+    """Stands for the upload's IssueSink: keeps what batch_rows reports."""
+
+    def __init__(self) -> None:
+        self.got: list[tuple] = []
+
+    def add(self, issues: list[Issue], kind: str = "rejected") -> None:
+        self.got += [(i.index, i.code, i.field, i.rule, i.message) for i in issues]
+        issues.clear()
+
+
+def test_batch_rows_by_columns_equals_feature_by_feature(settings, monkeypatch):
+    """Valid properties, broken geometries: the column path reports and stages exactly as the other."""
+    from cityassets.ingest import pipeline
+    from cityassets.ingest.geometry import GeometryBatch
+    from tests.ingest.helpers import manhole
+
+    rnd = random.Random(11)
+    features = []
+    for k in range(300):
+        f = manhole(113.75 + rnd.random() * 0.05, 34.75 + rnd.random() * 0.05, f"4101050101{k:06d}")
+        broken = rnd.random()
+        if broken < 0.05:
+            f["geometry"] = None
+        elif broken < 0.1:
+            f["geometry"]["coordinates"] = f["geometry"]["coordinates"][::-1]  # swapped: outside the city
+        elif broken < 0.15:
+            f["geometry"] = {"type": "LineString", "coordinates": [[113.75, 34.75], [113.76, 34.76]]}
+        features.append(f)
+    rules = PropertyRules(COLLECTIONS["manholes"], settings, frozenset({"WATER"}))
+
+    def run() -> tuple[list[tuple], list[tuple]]:
+        sink = _Recorder()
+        rows = pipeline.batch_rows(features, 7, rules, GeometryBatch("Point", "CRS84", 10_000), settings, sink)
+        return rows, sink.got
+
+    assert rules.columns([f["properties"] for f in features]) is not None  # the column path is taken
+    by_columns = run()
+    monkeypatch.setattr(pipeline, "_by_columns", lambda *args: None)
+    assert by_columns == run()
+    assert 0 < len(by_columns[1]) < 100 and len(by_columns[0]) + len(by_columns[1]) == 300
