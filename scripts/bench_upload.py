@@ -224,9 +224,18 @@ def upload(url: str, token: str, path: Path, collection: str, **params: str) -> 
     return dt, r.json()
 
 
+def checkpoint(dsn: str) -> None:
+    """Flush the dirty pages of the steps before, so no case pays for another's (each starts alike)."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
+
+
 def ogr2ogr(label: str, dsn: str, dsn_parts: dict[str, str], path: Path, table: str, n: int) -> dict:
     """The peer: GDAL's PostgreSQL driver with COPY, into a plain table (no validation, upsert or history)."""
     pg = "PG:" + " ".join(f"{k}={v}" for k, v in dsn_parts.items())
+    checkpoint(dsn)
     sampler = BackendCPU.start_for(dsn)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
@@ -264,6 +273,7 @@ def measure(
     label: str, dsn: str, url: str, token: str, pid: int, path: Path, collection: str, n: int, **params: str
 ) -> dict:
     """One upload over HTTP: wall, service CPU, its backends' CPU, service peak RSS, the report's counts."""
+    checkpoint(dsn)
     cpu0 = proc_cpu(pid)
     sampler = BackendCPU.start_for(dsn)
     wall, rep = upload(url, token, path, collection, **params)
