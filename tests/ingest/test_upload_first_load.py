@@ -291,3 +291,25 @@ async def test_kill_9_mid_first_load_then_restart(scratch):
                 if p.poll() is None:
                     p.kill()
                     p.wait()
+
+
+async def test_a_role_that_does_not_own_the_table_loads_with_the_index_kept(scratch):
+    """A deployment may run the service as a role without ownership: no drop, no error, the lock let go."""
+    role = f"ca_nonowner_{os.getpid()}"
+    async with scratch["pool"].acquire() as conn:
+        await _empty(conn)
+        await conn.execute(f"DROP ROLE IF EXISTS {role}")
+        await conn.execute(f"CREATE ROLE {role} LOGIN")
+        await conn.execute(f"GRANT SELECT ON manholes TO {role}")
+        other = await asyncpg.connect(scratch["dsn"], user=role)
+        try:
+            assert await spatial_index.defer(other, "manholes") is None
+            assert await _has_index(conn)
+            assert not await conn.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = $1",
+                await other.fetchval("SELECT pg_backend_pid()"),
+            )
+        finally:
+            await other.close()
+            await conn.execute(f"REVOKE ALL ON manholes FROM {role}")
+            await conn.execute(f"DROP ROLE {role}")

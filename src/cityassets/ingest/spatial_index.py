@@ -99,7 +99,10 @@ async def defer(conn: asyncpg.Connection, table: str) -> Deferred | None:
             if await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {table})"):
                 raise _Keep
         return Deferred(table)
-    except (_Keep, asyncpg.LockNotAvailableError):
+    except (_Keep, asyncpg.LockNotAvailableError, asyncpg.InsufficientPrivilegeError) as exc:
+        if isinstance(exc, asyncpg.InsufficientPrivilegeError):
+            # The service's role does not own the table (a deployment choice): load with the index kept.
+            log.info("spatial index of %s kept for this load: %s", table, exc)
         await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", _lock_key(table))
         return None
     except BaseException:
@@ -116,6 +119,8 @@ async def _build_now(conn: asyncpg.Connection, table: str) -> bool:
     try:
         async with conn.transaction():
             await conn.execute(f"SET LOCAL lock_timeout = '{REPAIR_WAIT}'")
+            # As long as the rows take (5M points: 15 s), not the pool's per-request limit.
+            await conn.execute("SET LOCAL statement_timeout = 0")
             await conn.execute(create_sql(table))
         return True
     except asyncpg.LockNotAvailableError:
