@@ -72,6 +72,15 @@ async def _empty(conn: asyncpg.Connection) -> None:
     await conn.execute("TRUNCATE manholes, history RESTART IDENTITY CASCADE")
 
 
+async def _one_manhole(scratch: dict) -> None:
+    """A collection with a row in it."""
+    h = {"Content-Type": "application/geo+json", **auth(scratch["token"])}
+    r = await scratch["client"].post(
+        "/collections/manholes/uploads", content=fc([manhole(113.80, 34.80, code())]), headers=h
+    )
+    assert r.status_code == 200, r.text[:500]
+
+
 def _body(n: int) -> tuple[bytes, bytes]:
     """A FeatureCollection split in two halves at a feature boundary."""
     features = [manhole(x, y, code()) for x, y in spread(n)]
@@ -167,11 +176,7 @@ async def test_a_dry_run_keeps_the_index(scratch):
 async def test_a_collection_with_rows_keeps_its_index(scratch):
     async with scratch["pool"].acquire() as conn:
         await _empty(conn)
-        h = {"Content-Type": "application/geo+json", **auth(scratch["token"])}
-        r = await scratch["client"].post(
-            "/collections/manholes/uploads", content=fc([manhole(113.80, 34.80, code())]), headers=h
-        )
-        assert r.status_code == 200, r.text[:500]
+        await _one_manhole(scratch)
         r, seen = await _upload_watching(scratch, 6000)
         assert r.status_code == 200, r.text[:500]
         assert seen["index"] is True and await _has_index(conn)
@@ -220,11 +225,7 @@ async def test_two_first_loads_at_once_both_land(scratch):
 async def test_a_missing_index_comes_back_with_the_next_upload_or_a_repair(scratch):
     async with scratch["pool"].acquire() as conn:
         await _empty(conn)
-        h = {"Content-Type": "application/geo+json", **auth(scratch["token"])}
-        r = await scratch["client"].post(
-            "/collections/manholes/uploads", content=fc([manhole(113.80, 34.80, code())]), headers=h
-        )
-        assert r.status_code == 200, r.text[:500]
+        await _one_manhole(scratch)
         # As a load killed mid-way leaves it: rows, no index.
         await conn.execute(f"DROP INDEX {INDEX}")
         r, seen = await _upload_watching(scratch, 6000)

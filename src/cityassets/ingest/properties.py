@@ -142,18 +142,21 @@ def _checker(f: Field, s: Settings) -> Callable[[Any], Any]:
     return check
 
 
-def _column_checker_each(check: Callable[[Any], Any]) -> Callable[[list[Any]], list[Any]]:
-    """`check` value by value down a column (sheets: every cell is converted first)."""
+class _Refer(Exception):
+    """A column check cannot vouch for a column: the batch goes feature by feature (`row`)."""
+
+
+def _down_column(check: Callable[[Any], Any]) -> Callable[[list[Any]], list[Any]]:
+    """`check` value by value down a column, nulls passing through (sheets: every cell is converted)."""
     return lambda col: [None if v is None else check(v) for v in col]
 
 
 def _column_checker(f: Field, s: Settings, check: Callable[[Any], Any]) -> Callable[[list[Any]], list[Any]]:
-    """`check` down a whole column (nulls pass through), with C-level passes for plain strings, integers,
-    numbers and booleans; raises Bad when any value might break a rule (the caller then goes value by
-    value through `check`, which names it)."""
+    """`check` down a whole column, with C-level passes for plain strings, integers, numbers and booleans.
 
-    def each(col: list[Any]) -> list[Any]:
-        return [None if v is None else check(v) for v in col]
+    Raises (Bad or _Refer) when any value might break a rule; `row` then names it, value by value.
+    """
+    each = _down_column(check)
 
     def present(col: list[Any]) -> list[Any]:
         return col if None not in col else [v for v in col if v is not None]
@@ -168,18 +171,18 @@ def _column_checker(f: Field, s: Settings, check: Callable[[Any], Any]) -> Calla
             if not vals:
                 return col
             if set(map(type, vals)) != {str} or "\x00" in "".join(vals):
-                raise Bad("type", "")
+                raise _Refer
             longest = max(map(len, vals))
             if f.max_length and longest > f.max_length:
-                raise Bad("max_length", "")
+                raise _Refer
             # Up to 4 bytes a character in UTF-8: only a longer value can pass the byte limit.
             if longest > max_bytes // 4 and any(len(v.encode()) > max_bytes for v in vals):
-                raise Bad("max_property_bytes", "")
+                raise _Refer
             if pattern is not None and not all(map(pattern.fullmatch, vals)):
-                raise Bad("pattern", "")
+                raise _Refer
             if enum is not None:
                 if not set(vals) <= enum.keys():
-                    raise Bad("enum", "")
+                    raise _Refer
                 return list(map(enum.get, col))  # the shared vocabulary strings (see _checker)
             return col
 
@@ -198,11 +201,11 @@ def _column_checker(f: Field, s: Settings, check: Callable[[Any], Any]) -> Calla
             if set(map(type, vals)) - kinds:
                 return each(col)  # ints as numbers, whole floats as integers: converted by `check`
             if f.type == "number" and not all(map(math.isfinite, vals)):
-                raise Bad("finite", "")
+                raise _Refer
             if f.type != "boolean" and (
                 (lo is not None and min(vals) < lo) or (hi is not None and max(vals) > hi)
             ):
-                raise Bad("range", "")
+                raise _Refer
             return col
 
         return scalars
@@ -273,8 +276,7 @@ class PropertyRules:
                 for f, c in zip(self.fields, self.checks)
             ]
         self.column_checks = [
-            _column_checker(f, settings, c) if not text else _column_checker_each(c)
-            for f, c in zip(self.fields, self.checks)
+            _down_column(c) if text else _column_checker(f, settings, c) for f, c in zip(self.fields, self.checks)
         ]
         # Absent fields take the column default on insert; the present-mask keeps them on update.
         self.defaults = [f.default for f in self.fields]
@@ -307,8 +309,8 @@ class PropertyRules:
             raise RuntimeError(f"{collection.id}: more than 62 writable fields do not fit the present-mask")
 
     def columns(self, props: list[dict[str, Any]]) -> tuple[list[list[Any]], int, list[str | None]] | None:
-        """A batch column by column: (one iterable of typed values per field, the present-mask shared by
-        all, the class codes), when every feature has the same keys and breaks no rule.
+        """A batch column by column: (a list of typed values per field, the present-mask shared by all,
+        the class codes), when every feature has the same keys and breaks no rule.
 
         The same checks as `row`, run down each column: walking every feature's dict, looking up each
         key and building each mask was half of `row`'s cost (4.8 us a manhole). None when any feature
@@ -332,37 +334,33 @@ class PropertyRules:
                 # KeyError: a feature without this key (same count, so another set of keys).
                 cols[i] = self.column_checks[i](list(map(operator.itemgetter(key), props)))
                 mask |= 1 << i
-        except (KeyError, Bad):
+        except (KeyError, Bad, _Refer):
             return None
-        full = [c if c is not None else [d] * n for c, d in zip(cols, self.defaults)]
-
-        def column(i: int) -> list[Any]:
-            return full[i]
-
-        if any(None in column(i) for i, _ in self.required):
+        column = [c if c is not None else [d] * n for c, d in zip(cols, self.defaults)]
+        if any(None in column[i] for i, _ in self.required):
             return None
         for i, _, j, (_, value) in self.required_when:
-            if any(a == value and b is None for a, b in zip(column(j), column(i))):
+            if any(a == value and b is None for a, b in zip(column[j], column[i])):
                 return None
         for i, _ in self.orgs:
-            codes = set(column(i))
+            codes = set(column[i])
             codes.discard(None)
             if not codes <= self.org_codes:
                 return None
         if self.by_category and self.category is not None:
-            cats = column(self.category)
+            cats = column[self.category]
             for i, _, allowed in self.by_category:
-                if any(v is not None and c not in allowed for c, v in zip(cats, column(i))):
+                if any(v is not None and c not in allowed for c, v in zip(cats, column[i])):
                     return None
         classes: list[str | None] = [None] * n
         if self.needs_class:
             try:
-                for k, code in enumerate(column(self.code_at) if self.code_at is not None else [None] * n):
+                for k, code in enumerate(column[self.code_at] if self.code_at is not None else [None] * n):
                     if code is None:
                         classes[k] = class_code(self.collection, props[k])
             except KeyError:
                 return None
-        return full, mask, classes
+        return column, mask, classes
 
     def row(
         self, props: dict[str, Any], index: int, issues: list[Issue]
