@@ -182,22 +182,33 @@ async def test_a_collection_with_rows_keeps_its_index(scratch):
         assert seen["index"] is True and await _has_index(conn)
 
 
-async def test_a_load_in_flight_is_left_alone(scratch):
-    """Another load holds the table's mark: this upload neither drops nor builds the index."""
+async def test_an_upload_waits_for_a_load_in_flight(scratch):
+    """Another load holds the table's mark: this upload queues until it ends, then loads as usual."""
     async with scratch["pool"].acquire() as conn, scratch["pool"].acquire() as other:
         await _empty(conn)
         await other.execute(LOCK)
+        h = {"Content-Type": "application/geo+json", **auth(scratch["token"])}
+        body = fc([manhole(x, y, code()) for x, y in spread(200)])
+        task = asyncio.ensure_future(
+            scratch["client"].post("/collections/manholes/uploads", content=body, headers=h)
+        )
         try:
-            r, seen = await _upload_watching(scratch, 6000)
+            await asyncio.sleep(1.0)
+            assert not task.done()  # queued behind the mark
+            assert await _has_index(conn)
+            assert await conn.fetchval("SELECT count(*) FROM manholes") == 0
         finally:
             await other.execute("SELECT pg_advisory_unlock_all()")
+        r = await asyncio.wait_for(task, 30)
         assert r.status_code == 200, r.text[:500]
-        assert seen["index"] is True and await _has_index(conn)
+        assert orjson.loads(r.content)["counts"]["inserted"] == 200
+        assert await _has_index(conn)
 
 
 async def test_two_first_loads_at_once_both_land(scratch):
-    """The second upload finds the first one's mark and loads with the index out; the first builds it
-    once the second has committed (its SHARE lock waits for the other writer). No deadlock, no error."""
+    """The second upload waits for the first one's mark, then loads into a collection with rows. Run side
+    by side, the first one's final build (SHARE lock) waited for the second's writes while they waited for
+    the first's code serial row: a deadlock, one of them refused with 409."""
     async with scratch["pool"].acquire() as conn:
         await _empty(conn)
         h = {"Content-Type": "application/geo+json", **auth(scratch["token"])}
@@ -211,8 +222,7 @@ async def test_two_first_loads_at_once_both_land(scratch):
         assert first.status_code == 200, first.text[:500]
         assert second.status_code == 200, second.text[:500]
         a, b = orjson.loads(first.content), orjson.loads(second.content)
-        assert a["started_at"] < b["finished_at"] and b["started_at"] < a["finished_at"]  # they overlapped
-        # Exactly one of them took the index out and built it back.
+        # Exactly one of them took the index out and built it back; the other queued behind it.
         assert ["spatial_index" in r["counts"]["seconds"] for r in (a, b)].count(True) == 1
         assert await conn.fetchval("SELECT count(*) FROM manholes") == 40_000
         assert await _has_index(conn)
@@ -220,6 +230,55 @@ async def test_two_first_loads_at_once_both_land(scratch):
             "SELECT count(*) FROM manholes WHERE geom && ST_Expand((SELECT ST_Extent(geom)::geometry "
             "FROM manholes), 1)"
         ) == 40_000
+
+
+async def test_a_single_write_during_a_first_load_does_not_deadlock(scratch):
+    """A feature written by hand mid-load with a code of a prefix the load has reserved waits for the load's
+    serial row, and the load's final build waits for that writer: the build gives way (BUILD_WAIT, below the
+    deadlock timeout), the load commits, the writer follows, and the index is built after."""
+    waiting = (
+        "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = "
+        "'asset_code_serials' AND l.mode = 'RowExclusiveLock' AND l.pid <> pg_backend_pid()"
+    )
+    async with scratch["pool"].acquire() as conn, scratch["pool"].acquire() as writer:
+        await _empty(conn)
+        whole = fc([manhole(x, y, code()) for x, y in spread(20_000)])  # more than one segment (16,384)
+        cut = whole.index(b',{"type":"Feature"', int(len(whole) * 0.9)) + 1
+        tx = writer.transaction()
+        inserted: list[asyncio.Future] = []
+
+        async def body() -> AsyncIterator[bytes]:
+            yield whole[:cut]
+            for _ in range(200):  # the first segment written: the load holds its serial row
+                if await conn.fetchval(waiting):
+                    break
+                await asyncio.sleep(0.05)
+            await tx.start()
+            inserted.append(asyncio.ensure_future(writer.execute(
+                "INSERT INTO manholes (asset_code, district_code, utility_type, owner, geom) VALUES "
+                "('4101050101999999', '410105', 'water_supply', 'WATER', ST_Transform(ST_SetSRID("
+                "ST_MakePoint(113.84, 34.84), 4326), 4547))"
+            )))
+            for _ in range(100):  # the writer waits for the load
+                if await conn.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = "
+                    "current_database()"
+                ):
+                    break
+                await asyncio.sleep(0.05)
+            yield whole[cut:]
+
+        h = {"Content-Type": "application/geo+json", **auth(scratch["token"])}
+        load = asyncio.ensure_future(scratch["client"].post("/collections/manholes/uploads", content=body(), headers=h))
+        while not inserted:
+            await asyncio.sleep(0.05)
+        await asyncio.wait_for(inserted[0], 30)  # ends once the load has committed
+        await tx.commit()
+        r = await asyncio.wait_for(load, 60)
+        assert r.status_code == 200, r.text[:500]
+        assert orjson.loads(r.content)["counts"]["inserted"] == 20_000
+        assert await conn.fetchval("SELECT count(*) FROM manholes") == 20_001
+        assert await _has_index(conn)
 
 
 async def test_a_missing_index_comes_back_with_the_next_upload_or_a_repair(scratch):

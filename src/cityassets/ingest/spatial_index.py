@@ -11,7 +11,7 @@ readers are never blocked behind the upload (they see an empty table either way)
 inside the upload's transaction under a SHARE lock, which readers pass. Whatever happens the index
 comes back: the upload's own failure path builds it on the still-empty table, and a crash leaves it
 to the next upload of that collection or the service's start (`repair`). A session advisory lock per
-table marks a load in flight, so a second upload neither drops nor builds meanwhile.
+table marks a load in flight: a second upload of that table waits for it to end (see `defer`).
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 DROP_WAIT = "100ms"
 #: How long a repair may wait for writers before it leaves the index to a later repair.
 REPAIR_WAIT = "1s"
+#: How long a load's final build may wait for other writers: less than PostgreSQL's deadlock_timeout (1 s).
+BUILD_WAIT = "500ms"
 
 
 def index_name(table: str) -> str:
@@ -38,6 +40,13 @@ def index_name(table: str) -> str:
 def create_sql(table: str) -> str:
     """The index's definition, as migration 0001 created it. `table` comes from the catalogue."""
     return f"CREATE INDEX IF NOT EXISTS {index_name(table)} ON {table} USING gist (geom)"
+
+
+#: The session advisory lock marking a table's load in flight (released with the session if it dies).
+LOCK_SQL = "SELECT pg_advisory_lock(hashtext($1))"
+TRY_LOCK_SQL = "SELECT pg_try_advisory_lock(hashtext($1))"
+UNLOCK_SQL = "SELECT pg_advisory_unlock(hashtext($1))"
+MISSING_SQL = "SELECT to_regclass($1) IS NULL"
 
 
 def _lock_key(table: str) -> str:
@@ -52,22 +61,34 @@ class Deferred:
         self.built = False
 
     async def build(self, conn: asyncpg.Connection) -> None:
-        """Inside the upload's transaction, before its commit: one sorted build over all the rows."""
-        await conn.execute(create_sql(self.table))
-        self.built = True
+        """Inside the upload's transaction, before its commit: one sorted build over all the rows.
+
+        Its SHARE lock waits for every other writer of the table. A single write made during the load
+        may be waiting for this upload in turn (a code serial of the same prefix): given up after
+        BUILD_WAIT, below the deadlock timeout, so the load commits and `release` builds the index.
+        """
+        try:
+            async with conn.transaction():  # a savepoint: a refused lock leaves the upload's transaction whole
+                await conn.execute(f"SET LOCAL lock_timeout = '{BUILD_WAIT}'")
+                await conn.execute(create_sql(self.table))
+            self.built = True
+        except asyncpg.LockNotAvailableError:
+            log.info("spatial index of %s: another writer holds the table, built after the commit", self.table)
+        finally:
+            await conn.execute("SET LOCAL lock_timeout = 0")
 
     async def release(self, conn: asyncpg.Connection) -> None:
         """After the upload, whatever its outcome: the index exists again, the table is unmarked."""
         try:
             if not self.built:
-                # Rolled back: the table is as empty as before, so this is instant unless another writer
-                # holds it, in which case the next upload or start repairs it.
+                # Rolled back (the table is as empty as before) or committed past a busy table: built now
+                # unless another writer still holds it, in which case the next upload or start repairs it.
                 await _build_now(conn, self.table)
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
             log.warning("spatial index of %s left for a later repair: %s", self.table, exc)
         finally:
             try:
-                await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", _lock_key(self.table))
+                await conn.execute(UNLOCK_SQL, _lock_key(self.table))
             except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
                 pass  # a broken connection is closed by the pool, which releases its session locks
 
@@ -75,15 +96,19 @@ class Deferred:
 async def defer(conn: asyncpg.Connection, table: str) -> Deferred | None:
     """Before the upload's transaction: take the index out when the collection is empty.
 
-    Also returns a Deferred when the index is missing (a load that crashed): the upload then builds
-    it. None when the collection holds rows and has its index, when another load is in flight, or
-    when readers hold the table for longer than DROP_WAIT.
+    Waits first for a first load in flight on the table. Its final build takes a SHARE lock, which
+    waits for every other writer of the table, and a writer may be waiting for the load's own rows
+    (a code serial of the same prefix, say): a deadlock, seen with two loads at once. Queued, the second
+    upload starts once the first has committed, and finds rows.
+
+    Also returns a Deferred when the index is missing and the table empty (a load that was killed):
+    the upload then builds it. None when the collection holds rows, or when readers hold the table
+    for longer than DROP_WAIT.
     """
-    if not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", _lock_key(table)):
-        return None
+    await conn.execute(LOCK_SQL, _lock_key(table))
     try:
         empty = not await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {table})")
-        if await conn.fetchval("SELECT to_regclass($1) IS NULL", index_name(table)):
+        if await conn.fetchval(MISSING_SQL, index_name(table)):
             if empty:
                 return Deferred(table)
             # Left out by a crashed load: built now, before this upload's near-duplicate probes need it.
@@ -103,10 +128,10 @@ async def defer(conn: asyncpg.Connection, table: str) -> Deferred | None:
         if isinstance(exc, asyncpg.InsufficientPrivilegeError):
             # The service's role does not own the table (a deployment choice): load with the index kept.
             log.info("spatial index of %s kept for this load: %s", table, exc)
-        await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", _lock_key(table))
+        await conn.execute(UNLOCK_SQL, _lock_key(table))
         return None
     except BaseException:
-        await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", _lock_key(table))
+        await conn.execute(UNLOCK_SQL, _lock_key(table))
         raise
 
 
@@ -134,14 +159,14 @@ async def repair(conn: asyncpg.Connection) -> list[str]:
     for c in COLLECTIONS.values():
         table = c.table.name
         if "geom" not in c.table.c or not await conn.fetchval(
-            "SELECT to_regclass($1) IS NULL", index_name(table)
+            MISSING_SQL, index_name(table)
         ):
             continue
-        if not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", _lock_key(table)):
+        if not await conn.fetchval(TRY_LOCK_SQL, _lock_key(table)):
             continue  # a load is in flight and builds it
         try:
             if await _build_now(conn, table):
                 repaired.append(table)
         finally:
-            await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", _lock_key(table))
+            await conn.execute(UNLOCK_SQL, _lock_key(table))
     return repaired
