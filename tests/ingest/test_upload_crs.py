@@ -97,3 +97,35 @@ def test_cached_transformer_in_a_new_thread_matches_pyproj(src, dst):
     assert got and abs(got[0][0] - want[0]) < 1e-6 and abs(got[0][1] - want[1]) < 1e-6
     if dst == "EPSG:4547" and src == "CRS84":
         assert abs(got[0][0] - EAST) < 0.05 and abs(got[0][1] - NORTH) < 0.05
+
+
+def test_threads_missing_the_cache_at_once_build_one_transformer(monkeypatch):
+    """An upload's first batches ask from several worker threads at once: one proj.db search, not one each."""
+    import threading
+
+    from pyproj import Transformer
+
+    from cityassets import crs
+
+    crs._transformer.cache_clear()
+    built = []
+    real = Transformer.from_crs
+
+    def counting(*args, **kwargs):
+        built.append(threading.get_ident())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(Transformer, "from_crs", counting)
+    start = threading.Barrier(6)
+    got = []
+
+    def ask() -> None:
+        start.wait()
+        got.append(crs.transformer("CRS84", "EPSG:4547"))
+
+    threads = [threading.Thread(target=ask) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(built) == 1 and len({id(t) for t in got}) == 1
