@@ -269,7 +269,9 @@ async def test_a_single_write_during_a_first_load_does_not_deadlock(scratch):
             yield whole[cut:]
 
         h = {"Content-Type": "application/geo+json", **auth(scratch["token"])}
-        load = asyncio.ensure_future(scratch["client"].post("/collections/manholes/uploads", content=body(), headers=h))
+        load = asyncio.ensure_future(
+            scratch["client"].post("/collections/manholes/uploads", content=body(), headers=h)
+        )
         while not inserted:
             await asyncio.sleep(0.05)
         await asyncio.wait_for(inserted[0], 30)  # ends once the load has committed

@@ -110,16 +110,30 @@ def batch_rows(
         if problem is not None:
             issues.append(Issue("geometry", problem[0], problem[1], idx, _code(rules, row[0])))
             continue
-        pending.append((idx, row))
+        values, mask, cls = row
+        pending.append((idx, mask, cls, values))
     out = []
     if pending:
-        wkbs, problems, sources = geoms.finish(settings.storage_srid, settings.extent)
-        for (idx, (values, mask, cls)), wkb, problem, src in zip(pending, wkbs, problems, sources):
-            if problem is not None:
-                issues.append(Issue("geometry", problem[0], problem[1], idx, _code(rules, values)))
-                continue
-            out.append((idx, mask, cls, *values, wkb, src))
+        out = _with_geometry(pending, geoms.finish(settings.storage_srid, settings.extent), rules, issues)
     sink.add(issues)
+    return out
+
+
+def _with_geometry(
+    pending: list[tuple[int, int, str | None, Any]],
+    finished: tuple[list[bytes | None], list[Any], list[str | None]],
+    rules: PropertyRules,
+    issues: list[Issue],
+) -> list[tuple]:
+    """Staging rows of the (index, mask, class, values) whose geometry was added, in order; a geometry
+    the batch's `finish` refuses (outside the city, invalid) becomes an issue instead."""
+    wkbs, problems, sources = finished
+    out = []
+    for (idx, mask, cls, values), wkb, problem, src in zip(pending, wkbs, problems, sources):
+        if problem is not None:
+            issues.append(Issue("geometry", problem[0], problem[1], idx, _code(rules, values)))
+        else:
+            out.append((idx, mask, cls, *values, wkb, src))
     return out
 
 
@@ -128,7 +142,9 @@ def _by_columns(
 ) -> tuple[list[tuple], list[Issue]] | None:
     """`batch_rows` for a batch of well-formed features whose properties all pass (`rules.columns`):
     the same rows and geometry issues, without going through each feature's properties one by one."""
-    props = [f.get("properties") if type(f) is dict and f.get("type") == "Feature" else None for f in features]
+    props = [
+        f.get("properties") if type(f) is dict and f.get("type") == "Feature" else None for f in features
+    ]
     if set(map(type, props)) != {dict}:
         return None
     found = rules.columns(props)
@@ -147,17 +163,13 @@ def _by_columns(
     if not added:
         return [], issues
     n = len(features)
-    wkbs, problems, sources = geoms.finish(settings.storage_srid, settings.extent)
+    finished = geoms.finish(settings.storage_srid, settings.extent)
+    wkbs, problems, sources = finished
     if len(added) == n and problems.count(None) == n:
         return list(zip(range(start, start + n), [mask] * n, classes, *cols, wkbs, sources)), issues
     values = list(zip(*cols))
-    out = []
-    for k, wkb, problem, src in zip(added, wkbs, problems, sources):
-        if problem is not None:
-            issues.append(Issue("geometry", problem[0], problem[1], start + k, codes[k]))
-        else:
-            out.append((start + k, mask, classes[k], *values[k], wkb, src))
-    return out, issues
+    pending = [(start + k, mask, classes[k], values[k]) for k in added]
+    return _with_geometry(pending, finished, rules, issues), issues
 
 
 def _code(rules: PropertyRules, values: list[Any]) -> str | None:

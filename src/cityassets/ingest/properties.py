@@ -276,7 +276,8 @@ class PropertyRules:
                 for f, c in zip(self.fields, self.checks)
             ]
         self.column_checks = [
-            _down_column(c) if text else _column_checker(f, settings, c) for f, c in zip(self.fields, self.checks)
+            _down_column(c) if text else _column_checker(f, settings, c)
+            for f, c in zip(self.fields, self.checks)
         ]
         # Absent fields take the column default on insert; the present-mask keeps them on update.
         self.defaults = [f.default for f in self.fields]

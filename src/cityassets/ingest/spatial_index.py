@@ -68,12 +68,13 @@ class Deferred:
         BUILD_WAIT, below the deadlock timeout, so the load commits and `release` builds the index.
         """
         try:
-            async with conn.transaction():  # a savepoint: a refused lock leaves the upload's transaction whole
+            # A savepoint: a refused lock leaves the upload's transaction whole.
+            async with conn.transaction():
                 await conn.execute(f"SET LOCAL lock_timeout = '{BUILD_WAIT}'")
                 await conn.execute(create_sql(self.table))
             self.built = True
         except asyncpg.LockNotAvailableError:
-            log.info("spatial index of %s: another writer holds the table, built after the commit", self.table)
+            log.info("spatial index of %s: a writer holds the table, built after the commit", self.table)
         finally:
             await conn.execute("SET LOCAL lock_timeout = 0")
 

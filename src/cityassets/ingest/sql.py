@@ -120,7 +120,8 @@ class UploadSQL:
         decoded = "SELECT *, ST_GeomFromEWKB(wkb) AS geom FROM stg OFFSET 0"
         if not point and derived:
             decoded = f"SELECT d.*, ST_PointOnSurface(d.geom) AS anchor FROM ({decoded}) d OFFSET 0"
-        return f"SELECT {', '.join(staged + ['s.geom'] + derived + picks)} FROM ({decoded}) s {' '.join(joins)}"
+        columns = ", ".join(staged + ["s.geom"] + derived + picks)
+        return f"SELECT {columns} FROM ({decoded}) s {' '.join(joins)}"
 
     def _probe(self, alias: str, columns: list[str], condition: str) -> str:
         """A per-feature lookup of the stored record through the match key's unique index.

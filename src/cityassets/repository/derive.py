@@ -28,7 +28,7 @@ def district_of(geom_sql: str, point: bool = False) -> str:
 
 
 def grid_cell_of(geom_sql: str, point: bool = False) -> str:
-    """SQL expression: code of the live unit grid cell containing `geom_sql` (the lower code on a boundary)."""
+    """SQL expression: code of the live unit grid cell containing `geom_sql` (lower code on a boundary)."""
     return (
         "(SELECT min(g.code) FROM grid_cells g WHERE g.retired_at IS NULL "
         f"AND ST_Intersects(g.geom, {_anchor(geom_sql, point)}))"
