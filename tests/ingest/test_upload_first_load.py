@@ -1,7 +1,6 @@
 """The first load of an empty collection builds its spatial index after the rows (ingest.spatial_index).
 
-These tests need a collection that is empty when they start, so they run on a database of their own
-(the session's database fills every collection as the suite goes).
+They run on a database of their own (`scratch`), where the collection is empty when they start.
 """
 
 from __future__ import annotations
@@ -17,12 +16,10 @@ from collections.abc import AsyncIterator
 import asyncpg
 import httpx
 import orjson
-import pytest
 
 from cityassets.api.launch import free_port, start_server
-from cityassets.auth.tokens import create_token
 from cityassets.ingest import spatial_index
-from tests.fixtures import EAST, ORGS, auth
+from tests.fixtures import auth
 from tests.ingest.helpers import fc, manhole, spread
 
 INDEX = "idx_manholes_geom"
@@ -33,35 +30,6 @@ _serials = itertools.count(1)
 def code() -> str:
     """A fresh water-supply manhole code of the east district (this database is the tests' own)."""
     return f"4101050101{next(_serials):06d}"
-
-
-@pytest.fixture(scope="module")
-async def scratch(settings) -> AsyncIterator[dict]:
-    """A migrated database with the east district and the organisations, an app and a client on it."""
-    from cityassets.api.app import create_app
-    from cityassets.db import admin
-    from cityassets.db.pool import create_pool, lanes
-
-    dsn = settings.dsn + "_first"
-    await asyncio.to_thread(admin.drop_database, dsn)
-    await asyncio.to_thread(admin.upgrade, dsn)
-    pool = await create_pool(settings.model_copy(update={"database_url": dsn}), min_size=1, max_size=4)
-    async with pool.acquire() as conn:
-        await conn.executemany("INSERT INTO organisations (code, name_zh, org_type) VALUES ($1, $2, $3)", ORGS)
-        await conn.execute(
-            "INSERT INTO districts (code, name_zh, geom) VALUES ('410105', '金水区', "
-            "ST_Transform(ST_GeomFromText($1, 4326), $2::int))",
-            EAST,
-            settings.storage_srid,
-        )
-        token = await create_token(conn, "admin", label="first-load")
-    app = create_app(settings)
-    app.state.pool = pool
-    app.state.gate, app.state.bulk_gate = lanes(settings)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
-        yield {"dsn": dsn, "pool": pool, "client": c, "token": token}
-    await pool.close()
-    await asyncio.to_thread(admin.drop_database, dsn)
 
 
 async def _has_index(conn: asyncpg.Connection) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -71,7 +70,7 @@ async def upload(
     collection = get_collection(collection_id)
     principal.require_write(collection)
     match_key = _match(collection.match_keys, match)
-    upload_id = uuid.uuid4().hex
+    upload_id = report.new_upload_id()
     body = decoded(
         request.stream(),
         request.headers.get("content-encoding"),

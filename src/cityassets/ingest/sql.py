@@ -90,8 +90,11 @@ class UploadSQL:
             f"src_geom text) ON COMMIT DROP"
         )
 
-    def _check_select(self) -> str:
-        """Staged rows + position-derived district/grid + the matched and the code-holding record."""
+    def _check_select(self, probe: bool = True) -> str:
+        """Staged rows + position-derived district/grid + the matched and the code-holding record.
+
+        `probe=False` (a first load, `first_load_sql`) looks up no stored record: the same columns, NULL.
+        """
         staged = [f"s.{n}" for n in self.stage_columns if n != "wkb"]
         derived = []
         point = self.collection.geometry_type == "Point"
@@ -104,14 +107,16 @@ class UploadSQL:
             derived.append(f"{grid_cell_of(anchor, point=True)} AS pos_grid")
         coded = self.has("asset_code")
         joins, picks = [], []
-        if self.match:
+        if self.match and probe:
             live = "" if self.match == "asset_code" else " AND t.retired_at IS NULL"
             old = [c for c in ("owner", "district_code") if self.has(c)]
             joins.append(self._probe("t", ["id", "retired_at", *old], f"t.{self.match} = s.{self.match}{live}"))
             picks += ["t.id AS target_id", self._old("owner"), self._old("district_code")]
         else:
             picks += ["NULL::bigint AS target_id", "NULL::text AS old_owner", "NULL::text AS old_district"]
-        if coded and self.match == "asset_code":
+        if coded and not probe:
+            picks += ["NULL::bigint AS code_id", "NULL::timestamptz AS code_retired"]
+        elif coded and self.match == "asset_code":
             picks += ["t.id AS code_id", "t.retired_at AS code_retired"]
         elif coded:
             joins.append(self._probe("k", ["id", "retired_at"], "k.asset_code = s.asset_code"))
@@ -141,9 +146,9 @@ class UploadSQL:
             "CREATE TEMP TABLE pend (LIKE chk) ON COMMIT DROP",
         ]
 
-    def check_sql(self) -> str:
+    def check_sql(self, probe: bool = True) -> str:
         """Fill `chk` from the staged segment."""
-        return f"INSERT INTO chk {self._check_select()}"
+        return f"INSERT INTO chk {self._check_select(probe)}"
 
     def _old(self, column: str) -> str:
         alias = "old_owner" if column == "owner" else "old_district"
@@ -168,13 +173,9 @@ class UploadSQL:
             return val
         return f"CASE WHEN c.present & {self.bit(name)} <> 0 THEN {val} ELSE {old} END"
 
-    def issues_sql(self, owner_scope: bool, district_scope: bool) -> str:
-        """One pass over chk: every rule checked in SQL becomes an issue row.
-
-        The caller's owner and district scope come from the upload's settings (SCOPE, NULL =
-        unlimited). Clean rows (nearly all) are dropped by one OR of the conditions before any
-        message is formatted.
-        """
+    def _checks(self, owner_scope: bool, district_scope: bool) -> list[tuple[str, str, str, str]]:
+        """Every rule checked in SQL, as (field, rule, condition, message) over a `chk` row `c` and the
+        upload's settings `p` (SCOPE: the caller's owner and district scope, NULL = unlimited)."""
         checks: list[tuple[str, str, str, str]] = []  # (field, rule, condition, message)
         place = "coalesce(c.district_code, c.pos_district)"
         if self.has("district_code"):
@@ -273,18 +274,30 @@ class UploadSQL:
                         f"format('no live {ref.id} record has the code %s', c.{f.name})",
                     )
                 )
+        return checks
+
+    def _refused(self, owner_scope: bool, district_scope: bool) -> str:
+        """SQL true when a `chk` row `c` breaks any rule (one OR, before any message is formatted)."""
+        checks = self._checks(owner_scope, district_scope)
+        return " OR ".join(f"coalesce({cond}, false)" for _, _, cond, _ in checks) or "false"
+
+    def issues_sql(self, owner_scope: bool, district_scope: bool) -> str:
+        """One pass over chk: every rule checked in SQL becomes an issue row.
+
+        Clean rows (nearly all) are dropped by one OR of the conditions before any message is formatted.
+        """
+        checks = self._checks(owner_scope, district_scope)
         if not checks:
             return ""
         code = "c.asset_code" if self.has("asset_code") else "NULL"
         rows = ", ".join(
             f"('{fld}', '{rule}', CASE WHEN {cond} THEN {msg} END)" for fld, rule, cond, msg in checks
         )
-        anyone = " OR ".join(f"coalesce({cond}, false)" for _, _, cond, _ in checks)
         return (
             f"INSERT INTO segiss SELECT c.ord, {code}, v.field, v.rule, v.message, 'rejected' FROM chk c "
             f"CROSS JOIN {SCOPE} p "
-            f"CROSS JOIN LATERAL (VALUES {rows}) v(field, rule, message) WHERE ({anyone}) AND "
-            "v.message IS NOT NULL"
+            f"CROSS JOIN LATERAL (VALUES {rows}) v(field, rule, message) WHERE "
+            f"({self._refused(owner_scope, district_scope)}) AND v.message IS NOT NULL"
         )
 
     def near_duplicates_sql(self) -> str:
@@ -302,11 +315,11 @@ class UploadSQL:
             "WHERE c.target_id IS NULL AND NOT EXISTS (SELECT 1 FROM segiss i WHERE i.ord = c.ord)"
         )
 
-    def checks_sql(self, owner_scope: bool, district_scope: bool, near: bool) -> str:
+    def checks_sql(self, owner_scope: bool, district_scope: bool, near: bool, probe: bool = True) -> str:
         """One round trip per segment for the checks: fill `chk` from `stg`, empty `stg` for the next
         segment's COPY, record the segment's issues and tell whether it refused any feature. Several
         statements, so no bound values: they read the upload's settings (SCOPE)."""
-        steps = ["TRUNCATE chk", self.check_sql(), "TRUNCATE stg"]
+        steps = ["TRUNCATE chk", self.check_sql(probe), "TRUNCATE stg"]
         issues = self.issues_sql(owner_scope, district_scope)
         if issues:
             steps.append(issues)
@@ -343,6 +356,25 @@ class UploadSQL:
             "numbered AS (SELECT ord, prefix, row_number() OVER (PARTITION BY prefix ORDER BY ord) "
             "AS rn FROM want) "
             "SELECT n.ord, g.code FROM numbered n JOIN got g USING (prefix, rn)"
+        )
+
+    def first_load_sql(self, owner_scope: bool, district_scope: bool) -> str:
+        """A segment of a collection that held no row when the upload began, every feature coded: the
+        staged rows that break no rule, inserted in one statement from `stg` ($1 actor, $2 upload id,
+        $3 declared CRS).
+
+        Same derivations and rules as `chk` and `issues_sql`, but nothing to look up (no stored record
+        to match, no code in use), no `chk` table and no issue rows: the clean case, nearly always.
+        When fewer rows go in than were staged, `checks_sql(probe=False)` names the rest. A record
+        another writer adds meanwhile with a code of the file meets the unique index (409, nothing
+        written). OFFSET 0 keeps the derived subquery whole: flattened, the district and grid
+        lookups would run once per reference.
+        """
+        cols, ins, _ = self._new_row()
+        return (
+            f"INSERT INTO {self.table} ({', '.join(cols)}, created_by, updated_by, upload_id) "
+            f"SELECT {', '.join(ins)}, $1, $1, $2 FROM ({self._check_select(probe=False)} OFFSET 0) c "
+            f"CROSS JOIN {SCOPE} p WHERE NOT ({self._refused(owner_scope, district_scope)})"
         )
 
     def _new_row(self, allocated: bool = False) -> tuple[list[str], list[str], list[str]]:

@@ -25,7 +25,9 @@ history = Table(
     Column("previous", JSONB),  # the whole previous row (geometry as hex EWKB)
     # Integer first: cheaper to insert into on every write (migration 0014).
     Index("ix_history_feature", "feature_id", "version", "collection"),
-    Index("ix_history_upload", "upload_id", postgresql_where=text("upload_id IS NOT NULL")),
+    # BRIN: history is append-only and upload ids are time-ordered, so an upload's rows are one run of
+    # pages; a B-tree entry per history row cost 1.5 us of every written record (migration 0015).
+    Index("ix_history_upload", "upload_id", postgresql_using="brin", postgresql_with={"autosummarize": "on"}),
 )
 
 #: Live row count and a change counter per collection, kept by the same triggers: O(1)
