@@ -26,7 +26,9 @@ async def scratch(settings) -> AsyncIterator[dict]:
     await asyncio.to_thread(admin.upgrade, dsn)
     pool = await create_pool(settings.model_copy(update={"database_url": dsn}), min_size=1, max_size=4)
     async with pool.acquire() as conn:
-        await conn.executemany("INSERT INTO organisations (code, name_zh, org_type) VALUES ($1, $2, $3)", ORGS)
+        await conn.executemany(
+            "INSERT INTO organisations (code, name_zh, org_type) VALUES ($1, $2, $3)", ORGS
+        )
         await conn.execute(
             "INSERT INTO districts (code, name_zh, geom) VALUES ('410105', '金水区', "
             "ST_Transform(ST_GeomFromText($1, 4326), $2::int))",

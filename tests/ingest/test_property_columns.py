@@ -160,13 +160,28 @@ def test_batch_rows_by_columns_equals_feature_by_feature(settings, monkeypatch):
         features.append(f)
     rules = PropertyRules(COLLECTIONS["manholes"], settings, frozenset({"WATER"}))
 
-    def run() -> tuple[list[tuple], list[tuple]]:
+    def run() -> tuple[list[tuple], list[tuple], tuple[int, ...]]:
         sink = _Recorder()
-        rows = pipeline.batch_rows(features, 7, rules, GeometryBatch("Point", "CRS84", 10_000), settings, sink)
-        return rows, sink.got
+        geoms = GeometryBatch("Point", "CRS84", 10_000)
+        staged = pipeline.batch_rows(features, 7, rules, geoms, settings, sink)
+        return _every_field(staged, len(rules.fields)), sink.got, staged.fields
 
     assert rules.columns([f["properties"] for f in features]) is not None  # the column path is taken
-    by_columns = run()
+    *by_columns, fields = run()
+    # The column path stages the fields the file gives and those with a default, the other all of them.
+    assert len(fields) < len(rules.fields) and rules.position["asset_code"] in fields
     monkeypatch.setattr(pipeline, "_by_columns", lambda *args: None)
-    assert by_columns == run()
+    *one_by_one, fields = run()
+    assert fields == rules.all_fields and by_columns == one_by_one
     assert 0 < len(by_columns[1]) < 100 and len(by_columns[0]) + len(by_columns[1]) == 300
+
+
+def _every_field(staged, n: int) -> list[tuple]:
+    """Staged rows with a value for every field (None for those the rows do not carry: NULL once staged)."""
+    out = []
+    for row in staged.rows:
+        values = [None] * n
+        for k, i in enumerate(staged.fields):
+            values[i] = row[3 + k]
+        out.append((*row[:3], *values, *row[3 + len(staged.fields) :]))
+    return out

@@ -121,3 +121,34 @@ def test_seen_keys_match_a_set(monkeypatch, run, prefixes):
             if k is not None:
                 reference.add(k)
         assert seen.first(keys) == expected
+
+
+async def test_a_change_of_fields_ends_a_segment(client, db, tokens, monkeypatch):
+    """A batch checked down its columns stages only the fields it carries; a segment's rows share theirs, so
+    a batch with other fields ends the segment early, and every value still lands where it belongs."""
+    from cityassets.ingest import geojson
+
+    monkeypatch.setattr(geojson, "BATCH", 1)
+    monkeypatch.setattr(pipeline, "BATCH", 1)
+    monkeypatch.setattr(pipeline, "SEGMENT", 3)
+    copied: list[tuple[int, int]] = []
+    copy = pipeline.Stream.copy
+
+    async def spy(self, segment):
+        copied.append((len(segment.rows), len(segment.fields)))
+        await copy(self, segment)
+
+    monkeypatch.setattr(pipeline.Stream, "copy", spy)
+    named = [2, 6, 7]
+    codes = [code() for _ in range(8)]
+    feats = [
+        manhole(x, y, c, **({"name": f"井{k}"} if k in named else {}))
+        for k, ((x, y), c) in enumerate(zip(spread(8, 113.83, 34.71), codes))
+    ]
+    r = await upload(client, fc(feats), tokens["surveyor"])
+    assert r.status_code == 200 and r.json()["counts"]["inserted"] == 8, r.text[:500]
+    assert [n for n, _ in copied] == [2, 1, 3, 2]
+    assert copied[1][1] == copied[0][1] + 1  # the named features stage one field more
+    rows = await db.fetch("SELECT asset_code, name FROM manholes WHERE asset_code = ANY($1)", codes)
+    names = {row["asset_code"]: row["name"] for row in rows}
+    assert names == {c: (f"井{k}" if k in named else None) for k, c in enumerate(codes)}

@@ -146,6 +146,29 @@ class _Lines:
                 return self._joined(parts)
         return None  # longer than the cap lets us hold: ijson streams it (and raises PayloadTooLarge)
 
+    def block(self) -> list[Any] | None:
+        """The lines left in the last read up to its last one ending in ",", parsed in one call, or None.
+
+        Called where a line would start: the lines are a run of whole values of the features array, each
+        followed by "," (RFC 8259 §5), so the run parses as an array of exactly the values the lines hold,
+        one line at a time or not. Anything else (no such line, a long number, a run that is not an array
+        of values) is left to `line`. One parse per read instead of one per line: the per-line work of
+        a million features was a second of the parser thread's time.
+        """
+        if len(self.pieces) > 1:
+            del self.pieces[:-1]
+        first = self.pieces[0]
+        end = first.rfind(b",\n", self.next)
+        if end < 0 or self._piece_long:
+            return None
+        try:
+            values = orjson.loads(b"[" + first[self.next : end] + b"]")
+        except orjson.JSONDecodeError:
+            return None
+        self.start = self.next = end + 2
+        self.end = self.body.offset
+        return values
+
     def _joined(self, parts: list[bytes]) -> bytes:
         # ijson yields a feature once it has parsed the read holding its "}": `end` is where that read ends.
         self.end = self.body.offset
@@ -238,7 +261,15 @@ def _lines(body: _Body, out: _Batches) -> _Replay:
         return _Replay(body, b"", pieces, 0, 0)  # not recognised: ijson reads it all, from byte 0
     lines = _Lines(body, pieces[-1], start)
     state = 0  # an index into _RESUME
-    while (line := lines.line()) is not None:
+    while True:
+        if state != 2 and (values := lines.block()):
+            body.mark = lines.end
+            for feature in values:
+                out.add(feature)
+            state = 1
+            continue
+        if (line := lines.line()) is None:
+            break
         text = line.strip(_WS)
         if not text:
             continue

@@ -65,8 +65,26 @@ class Outcome:
     message: str = ""  # written with the report, from the final counts
 
 
-async def rebatch(batches: AsyncIterator[list[Any]], size: int = BATCH) -> AsyncIterator[list[Any]]:
-    """Regroup the reader's lists (one per body chunk) into lists of about `size` features."""
+@dataclass
+class Staged:
+    """Staging rows (ord, present-mask, class, *values of `fields`, wkb, src_geom) of a batch or a segment.
+
+    `fields` are the indices (in `PropertyRules.fields`) of the values a row carries: a batch checked down
+    its columns stages the fields the file gives and those with a default, not the ~20 others that would be
+    NULL in every row; COPY leaves those NULL (one segment's rows share their fields).
+    """
+
+    fields: tuple[int, ...]
+    rows: list[tuple]
+
+    def at(self, field: int) -> int | None:
+        """Where a field's value is in a row, or None when the rows do not carry it (NULL)."""
+        return 3 + self.fields.index(field) if field in self.fields else None
+
+
+async def rebatch(batches: AsyncIterator[list[Any]], size: int | None = None) -> AsyncIterator[list[Any]]:
+    """Regroup the reader's lists (one per body chunk) into lists of about `size` (BATCH) features."""
+    size = size or BATCH
     buf: list[Any] = []
     async for features in batches:
         buf.extend(features)
@@ -84,7 +102,7 @@ def batch_rows(
     geoms: GeometryBatch,
     settings: Settings,
     sink: IssueSink,
-) -> list[tuple]:
+) -> Staged:
     """Staging rows for the valid features of one batch; issues of the others go to the sink."""
     if fast := _by_columns(features, start, rules, geoms, settings):
         out, issues = fast
@@ -116,7 +134,7 @@ def batch_rows(
     if pending:
         out = _with_geometry(pending, geoms.finish(settings.storage_srid, settings.extent), rules, issues)
     sink.add(issues)
-    return out
+    return Staged(rules.all_fields, out)
 
 
 def _with_geometry(
@@ -124,22 +142,29 @@ def _with_geometry(
     finished: tuple[list[bytes | None], list[Any], list[str | None]],
     rules: PropertyRules,
     issues: list[Issue],
+    fields: tuple[int, ...] | None = None,
 ) -> list[tuple]:
-    """Staging rows of the (index, mask, class, values) whose geometry was added, in order; a geometry
-    the batch's `finish` refuses (outside the city, invalid) becomes an issue instead."""
+    """Staging rows of the (index, mask, class, values of `fields`, all by default) whose geometry was added,
+    in order; a geometry the batch's `finish` refuses (outside the city, invalid) becomes an issue instead."""
     wkbs, problems, sources = finished
+    code_at = rules.code_at if fields is None or rules.code_at is None else _index(fields, rules.code_at)
     out = []
     for (idx, mask, cls, values), wkb, problem, src in zip(pending, wkbs, problems, sources):
         if problem is not None:
-            issues.append(Issue("geometry", problem[0], problem[1], idx, _code(rules, values)))
+            code = values[code_at] if code_at is not None else None
+            issues.append(Issue("geometry", problem[0], problem[1], idx, code))
         else:
             out.append((idx, mask, cls, *values, wkb, src))
     return out
 
 
+def _index(fields: tuple[int, ...], field: int) -> int | None:
+    return fields.index(field) if field in fields else None
+
+
 def _by_columns(
     features: list[Any], start: int, rules: PropertyRules, geoms: GeometryBatch, settings: Settings
-) -> tuple[list[tuple], list[Issue]] | None:
+) -> tuple[Staged, list[Issue]] | None:
     """`batch_rows` for a batch of well-formed features whose properties all pass (`rules.columns`):
     the same rows and geometry issues, without going through each feature's properties one by one."""
     props = [
@@ -152,6 +177,8 @@ def _by_columns(
         return None
     cols, mask, classes = found
     codes = cols[rules.code_at] if rules.code_at is not None else [None] * len(features)
+    # The fields the file gives, and those with a default: any other is NULL in every row.
+    fields = tuple(i for i, d in enumerate(rules.defaults) if mask >> i & 1 or d is not None)
     issues: list[Issue] = []
     added = []
     for k, feat in enumerate(features):
@@ -161,15 +188,17 @@ def _by_columns(
         else:
             issues.append(Issue("geometry", problem[0], problem[1], start + k, codes[k]))
     if not added:
-        return [], issues
+        return Staged(fields, []), issues
     n = len(features)
     finished = geoms.finish(settings.storage_srid, settings.extent)
     wkbs, problems, sources = finished
+    staged = [cols[i] for i in fields]
     if len(added) == n and problems.count(None) == n:
-        return list(zip(range(start, start + n), [mask] * n, classes, *cols, wkbs, sources)), issues
-    values = list(zip(*cols))
+        rows = list(zip(range(start, start + n), [mask] * n, classes, *staged, wkbs, sources))
+        return Staged(fields, rows), issues
+    values = list(zip(*staged))
     pending = [(start + k, mask, classes[k], values[k]) for k in added]
-    return _with_geometry(pending, finished, rules, issues), issues
+    return Staged(fields, _with_geometry(pending, finished, rules, issues, fields)), issues
 
 
 def _code(rules: PropertyRules, values: list[Any]) -> str | None:
@@ -188,29 +217,36 @@ async def segments(
 ) -> AsyncIterator[list[tuple]]:
     """Staging rows in segments of about SEGMENT, produced while the body is still arriving."""
     kind = rules.collection.geometry_type or "Point"
-    segment: list[tuple] = []
+    segment = Staged(rules.all_fields, [])
     async for features in rebatch(batches):
         geoms = GeometryBatch(kind, src_crs, settings.max_vertices)
         # In a thread: the event loop stays free to answer the database the moment a statement of
         # the previous segment ends (a batch holds the loop for ~60 ms otherwise).
-        rows = await asyncio.to_thread(batch_rows, features, counts.received, rules, geoms, settings, sink)
+        staged = await asyncio.to_thread(batch_rows, features, counts.received, rules, geoms, settings, sink)
         counts.received += len(features)
         if seen is not None and key is not None:
-            rows = _first_only(rows, rules, key, seen, sink)
-        segment += rows
-        while len(segment) >= SEGMENT:
-            yield segment[:SEGMENT]
-            segment = segment[SEGMENT:]
-    if segment:
+            staged.rows = _first_only(staged, rules, key, seen, sink)
+        if staged.fields != segment.fields:
+            if segment.rows:  # a segment's rows share their fields: this one ends early
+                yield segment
+            segment = Staged(staged.fields, [])
+        segment.rows += staged.rows
+        while len(segment.rows) >= SEGMENT:
+            yield Staged(segment.fields, segment.rows[:SEGMENT])
+            segment.rows = segment.rows[SEGMENT:]
+    if segment.rows:
         yield segment
 
 
 def _first_only(
-    rows: list[tuple], rules: PropertyRules, key: str, seen: SeenKeys, sink: IssueSink
+    staged: Staged, rules: PropertyRules, key: str, seen: SeenKeys, sink: IssueSink
 ) -> list[tuple]:
     """Drop (and report) rows whose match key appeared earlier in the file: the first one is used."""
-    at = 3 + rules.position[key]  # rows are (ord, present, cls, *values, wkb, src_geom)
-    code_at = None if rules.code_at is None else 3 + rules.code_at
+    rows = staged.rows
+    at = staged.at(rules.position[key])
+    if at is None:  # no row has a key: none is a repeat
+        return rows
+    code_at = None if rules.code_at is None else staged.at(rules.code_at)
     keep, issues = [], []
     for row, first in zip(rows, seen.first([r[at] for r in rows])):
         if first:
@@ -254,6 +290,7 @@ class Stream:
     sink: IssueSink
     writing: bool = True  # atomic mode stops writing at the first refused feature
     db_seconds: float = 0.0
+    copy_seconds: float = 0.0  # of which staging (COPY)
 
     @contextmanager
     def _timed(self) -> Iterator[None]:
@@ -272,9 +309,12 @@ class Stream:
         with self._timed():
             return await self.conn.fetchrow(statement, *args)
 
-    async def copy(self, rows: list[tuple]) -> None:
+    async def copy(self, segment: Staged) -> None:
+        clock = time.perf_counter()
+        columns = self.sql.stage_columns(segment.fields)
         with self._timed():
-            await self.conn.copy_records_to_table("stg", columns=self.sql.stage_columns, records=rows)
+            await self.conn.copy_records_to_table("stg", columns=columns, records=segment.rows)
+        self.copy_seconds += time.perf_counter() - clock
 
 
 async def run(
@@ -411,7 +451,7 @@ async def _stream(
                     break
                 fast = first is not None and first.takes(segment)
                 await st.copy(segment)
-                staged = len(segment)
+                staged = len(segment.rows)
                 del segment
                 if fast and await first.merge(st, staged, args):
                     continue
@@ -425,6 +465,7 @@ async def _stream(
         {
             "stream": round(time.perf_counter() - clock, 3),
             "database": round(st.db_seconds, 3),
+            "copy": round(st.copy_seconds, 3),
             "waiting_for_file": round(waited, 3),
         }
     )
@@ -448,21 +489,22 @@ class FirstLoad:
 
     insert: str
     checks: str  # the segment's issues, nothing looked up (`checks_sql(probe=False)`)
-    code_at: int | None  # the asset code's place in a staged row
+    code_field: int | None  # the asset code's field
 
     @classmethod
     def of(cls, sql: UploadSQL, owner_scope: bool, district_scope: bool) -> FirstLoad:
-        code_at = sql.rules.code_at
         return cls(
             sql.first_load_sql(owner_scope, district_scope),
             sql.checks_sql(owner_scope, district_scope, near=False, probe=False),
-            None if code_at is None else 3 + code_at,  # rows are (ord, present, cls, *values, wkb, src)
+            sql.rules.code_at,
         )
 
-    def takes(self, segment: list[tuple]) -> bool:
+    def takes(self, segment: Staged) -> bool:
         """Every feature has its code: one without waits in `pend` for an allocated one (the regular path)."""
-        at = self.code_at
-        return at is None or all(row[at] is not None for row in segment)
+        if self.code_field is None:
+            return True
+        at = segment.at(self.code_field)
+        return at is not None and all(row[at] is not None for row in segment.rows)
 
     async def merge(self, st: Stream, staged: int, args: tuple[str, ...]) -> bool:
         """Insert the staged segment; False when it is not for this path (atomic mode has stopped)."""
@@ -486,8 +528,8 @@ class FirstLoad:
             # Only a change committed by another writer between the two statements (a district's
             # boundary, a referenced record) can part them: refuse rather than lose a feature unreported.
             raise Conflict(
-                f"{staged - inserted - refused['n']:,} features of this upload met records changed by another "
-                "writer while it ran; nothing was written. Upload the file again."
+                f"{staged - inserted - refused['n']:,} features of this upload met records changed by "
+                "another writer while it ran; nothing was written. Upload the file again."
             )
         if st.info.mode == "atomic":
             st.writing = False

@@ -166,10 +166,28 @@ def _column_checker(f: Field, s: Settings, check: Callable[[Any], Any]) -> Calla
         pattern = re.compile(f.pattern) if f.pattern else None
         max_bytes = s.max_property_bytes
 
+        # A vocabulary whose every term passes the other rules (as the catalogue's do): a column made of its
+        # terms passes them all, so one subset test decides (str equals only str: no other type gets in).
+        plain = enum is not None and all(
+            "\x00" not in v
+            and (not f.max_length or len(v) <= f.max_length)
+            and len(v.encode()) <= max_bytes
+            and (pattern is None or pattern.fullmatch(v))
+            for v in enum
+        )
+
         def strings(col: list[Any]) -> list[Any]:
             vals = present(col)
             if not vals:
                 return col
+            if plain:
+                try:
+                    known = set(vals) <= enum.keys()
+                except TypeError:  # a list or an object in the column
+                    raise _Refer from None
+                if not known:
+                    raise _Refer
+                return list(map(enum.get, col))  # the shared vocabulary strings (see _checker)
             if set(map(type, vals)) != {str} or "\x00" in "".join(vals):
                 raise _Refer
             longest = max(map(len, vals))
@@ -209,6 +227,19 @@ def _column_checker(f: Field, s: Settings, check: Callable[[Any], Any]) -> Calla
             return col
 
         return scalars
+    if f.type in ("date", "datetime"):
+
+        def dates(col: list[Any]) -> list[Any]:
+            # A survey's dates repeat (a crew's day): each distinct one is parsed once.
+            try:
+                distinct = set(col)
+            except TypeError:  # a list or an object in the column: `check` names it
+                return each(col)
+            distinct.discard(None)
+            parsed = {v: check(v) for v in distinct}
+            return list(map(parsed.get, col))
+
+        return dates
     return each
 
 
@@ -281,6 +312,7 @@ class PropertyRules:
         ]
         # Absent fields take the column default on insert; the present-mask keeps them on update.
         self.defaults = [f.default for f in self.fields]
+        self.all_fields = tuple(range(len(self.fields)))
         # NOT NULL columns with a default count as required once a file sends an explicit null.
         table = collection.table.c
         self.required = [

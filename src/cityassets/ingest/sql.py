@@ -75,9 +75,12 @@ class UploadSQL:
         """The target table has this column."""
         return column in self.collection.table.c
 
+    def stage_columns(self, fields: tuple[int, ...]) -> list[str]:
+        """Staging columns in COPY order, for rows carrying these fields (`pipeline.Staged`)."""
+        return ["ord", "present", "cls", *(self.fields[i].name for i in fields), "wkb", "src_geom"]
+
     @cached_property
-    def stage_columns(self) -> list[str]:
-        """Staging columns in COPY order."""
+    def _staged_names(self) -> list[str]:
         return ["ord", "present", "cls", *(f.name for f in self.fields), "wkb", "src_geom"]
 
     def stage_ddl(self) -> str:
@@ -95,7 +98,7 @@ class UploadSQL:
 
         `probe=False` (a first load, `first_load_sql`) looks up no stored record: the same columns, NULL.
         """
-        staged = [f"s.{n}" for n in self.stage_columns if n != "wkb"]
+        staged = [f"s.{n}" for n in self._staged_names if n != "wkb"]
         derived = []
         point = self.collection.geometry_type == "Point"
         # The point a line or an area is placed by (ST_PointOnSurface, as single writes do), computed
