@@ -36,6 +36,8 @@ BATCH = 4096
 #: Features merged at a time: the database works on one segment while the next is parsed. Small
 #: enough that the last segment (not overlapped) is short and a waiting segment costs ~10 MB.
 SEGMENT = 16_384
+#: The first segment, doubled up to SEGMENT: the database starts once these are parsed, not 16k.
+FIRST_SEGMENT = 2_048
 _paused = 0
 _END = object()
 T = TypeVar("T")
@@ -218,6 +220,7 @@ async def segments(
     """Staging rows in segments of about SEGMENT, produced while the body is still arriving."""
     kind = rules.collection.geometry_type or "Point"
     segment = Staged(rules.all_fields, [])
+    size = min(FIRST_SEGMENT, SEGMENT)
     async for features in rebatch(batches):
         geoms = GeometryBatch(kind, src_crs, settings.max_vertices)
         # In a thread: the event loop stays free to answer the database the moment a statement of
@@ -231,9 +234,10 @@ async def segments(
                 yield segment
             segment = Staged(staged.fields, [])
         segment.rows += staged.rows
-        while len(segment.rows) >= SEGMENT:
-            yield Staged(segment.fields, segment.rows[:SEGMENT])
-            segment.rows = segment.rows[SEGMENT:]
+        while len(segment.rows) >= size:
+            yield Staged(segment.fields, segment.rows[:size])
+            segment.rows = segment.rows[size:]
+            size = min(2 * size, SEGMENT)
     if segment.rows:
         yield segment
 
