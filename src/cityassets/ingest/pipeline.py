@@ -149,7 +149,7 @@ def _with_geometry(
     """Staging rows of the (index, mask, class, values of `fields`, all by default) whose geometry was added,
     in order; a geometry the batch's `finish` refuses (outside the city, invalid) becomes an issue instead."""
     wkbs, problems, sources = finished
-    code_at = rules.code_at if fields is None or rules.code_at is None else _index(fields, rules.code_at)
+    code_at = rules.code_at if fields is None else _index(fields, rules.code_at)
     out = []
     for (idx, mask, cls, values), wkb, problem, src in zip(pending, wkbs, problems, sources):
         if problem is not None:
@@ -160,7 +160,8 @@ def _with_geometry(
     return out
 
 
-def _index(fields: tuple[int, ...], field: int) -> int | None:
+def _index(fields: tuple[int, ...], field: int | None) -> int | None:
+    """A field's place among the values of rows carrying `fields`, or None."""
     return fields.index(field) if field in fields else None
 
 
@@ -216,7 +217,7 @@ async def segments(
     counts: Counts,
     seen: SeenKeys | None,
     key: str | None,
-) -> AsyncIterator[list[tuple]]:
+) -> AsyncIterator[Staged]:
     """Staging rows in segments of about SEGMENT, produced while the body is still arriving."""
     kind = rules.collection.geometry_type or "Point"
     segment = Staged(rules.all_fields, [])

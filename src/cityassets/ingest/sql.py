@@ -9,7 +9,6 @@ last segment, so an allocated code can never take a code that a later segment su
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 from cityassets.catalogue import COLLECTIONS, Collection, Field
 from cityassets.ingest.properties import PropertyRules
@@ -79,9 +78,6 @@ class UploadSQL:
         """Staging columns in COPY order, for rows carrying these fields (`pipeline.Staged`)."""
         return ["ord", "present", "cls", *(self.fields[i].name for i in fields), "wkb", "src_geom"]
 
-    @cached_property
-    def _staged_names(self) -> list[str]:
-        return ["ord", "present", "cls", *(f.name for f in self.fields), "wkb", "src_geom"]
 
     def stage_ddl(self) -> str:
         """The staging table: typed fields plus the row's index, present-mask, class code and EWKB."""
@@ -98,7 +94,7 @@ class UploadSQL:
 
         `probe=False` (a first load, `first_load_sql`) looks up no stored record: the same columns, NULL.
         """
-        staged = [f"s.{n}" for n in self._staged_names if n != "wkb"]
+        staged = [f"s.{n}" for n in self.stage_columns(self.rules.all_fields) if n != "wkb"]
         derived = []
         point = self.collection.geometry_type == "Point"
         # The point a line or an area is placed by (ST_PointOnSurface, as single writes do), computed
