@@ -152,3 +152,33 @@ async def test_a_change_of_fields_ends_a_segment(client, db, tokens, monkeypatch
     rows = await db.fetch("SELECT asset_code, name FROM manholes WHERE asset_code = ANY($1)", codes)
     names = {row["asset_code"]: row["name"] for row in rows}
     assert names == {c: (f"井{k}" if k in named else None) for k, c in enumerate(codes)}
+
+
+async def test_quick_gil_handoff_only_while_copying(client, tokens, monkeypatch):
+    """The short switch interval holds while a segment is COPYed (nested uploads count), and the interpreter's
+    own comes back after an upload, a refused one included."""
+    import sys
+
+    default = sys.getswitchinterval()
+    with pipeline.quick_handoff():
+        assert sys.getswitchinterval() == pipeline.COPY_SWITCH_S
+        with pipeline.quick_handoff():
+            pass
+        assert sys.getswitchinterval() == pipeline.COPY_SWITCH_S  # another upload's COPY ended, not this one
+    assert sys.getswitchinterval() == default
+
+    seen: list[float] = []
+    copy = pipeline.asyncpg.Connection.copy_records_to_table
+
+    async def spy(self, *args, **kwargs):
+        seen.append(sys.getswitchinterval())
+        return await copy(self, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline.asyncpg.Connection, "copy_records_to_table", spy)
+    pts = spread(3, 113.84, 34.72)
+    feats = [manhole(*pts[0], code()), manhole(*pts[1], code())]
+    feats.append(manhole(*pts[2], code(), utility_type="lava"))
+    r = await upload(client, fc(feats), tokens["surveyor"])
+    assert r.status_code == 422, r.text[:300]
+    assert seen and set(seen) == {pipeline.COPY_SWITCH_S}
+    assert sys.getswitchinterval() == default

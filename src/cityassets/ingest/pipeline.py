@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -38,7 +40,12 @@ BATCH = 4096
 SEGMENT = 16_384
 #: The first segment, doubled up to SEGMENT: the database starts once these are parsed, not 16k.
 FIRST_SEGMENT = 2_048
+#: The GIL switch interval while a segment is COPYed (CPython's default is 5 ms).
+COPY_SWITCH_S = 0.0005
 _paused = 0
+_copying = 0
+_switch_lock = threading.Lock()
+_switch_default = sys.getswitchinterval()
 _END = object()
 T = TypeVar("T")
 
@@ -56,6 +63,31 @@ def gc_paused() -> Iterator[None]:
         _paused -= 1
         if not _paused:
             gc.enable()
+
+
+@contextmanager
+def quick_handoff() -> Iterator[None]:
+    """Hand the GIL back to the event loop within COPY_SWITCH_S while a segment is COPYed.
+
+    asyncpg writes a COPY in pieces and waits for the socket to drain between them; each time, the event
+    loop thread then waits for the GIL while the parser and the checking threads run, up to a switch interval
+    (5 ms) per piece. A segment's COPY took 3.8 µs a row in an upload against 2.4 alone, with the database
+    idle meanwhile. With 0.5 ms, 1M points, three interleaved runs each: 19.00 -> 18.32 s, the service's CPU
+    unchanged (set for the whole upload instead: 18.30 s but 0.6 CPU-s more). Counted: uploads in several
+    event loop threads share the interpreter's setting.
+    """
+    global _copying
+    with _switch_lock:
+        if not _copying:
+            sys.setswitchinterval(COPY_SWITCH_S)
+        _copying += 1
+    try:
+        yield
+    finally:
+        with _switch_lock:
+            _copying -= 1
+            if not _copying:
+                sys.setswitchinterval(_switch_default)
 
 
 @dataclass
@@ -317,7 +349,7 @@ class Stream:
     async def copy(self, segment: Staged) -> None:
         clock = time.perf_counter()
         columns = self.sql.stage_columns(segment.fields)
-        with self._timed():
+        with self._timed(), quick_handoff():
             await self.conn.copy_records_to_table("stg", columns=columns, records=segment.rows)
         self.copy_seconds += time.perf_counter() - clock
 
