@@ -111,9 +111,10 @@ class Staged:
     fields: tuple[int, ...]
     rows: list[tuple]
 
-    def at(self, field: int) -> int | None:
+    def at(self, field: int | None) -> int | None:
         """Where a field's value is in a row, or None when the rows do not carry it (NULL)."""
-        return 3 + self.fields.index(field) if field in self.fields else None
+        i = _index(self.fields, field)
+        return None if i is None else 3 + i
 
 
 async def rebatch(batches: AsyncIterator[list[Any]], size: int | None = None) -> AsyncIterator[list[Any]]:
@@ -166,7 +167,8 @@ def batch_rows(
         pending.append((idx, mask, cls, values))
     out = []
     if pending:
-        out = _with_geometry(pending, geoms.finish(settings.storage_srid, settings.extent), rules, issues)
+        finished = geoms.finish(settings.storage_srid, settings.extent)
+        out = _with_geometry(pending, finished, rules, issues, rules.all_fields)
     sink.add(issues)
     return Staged(rules.all_fields, out)
 
@@ -176,12 +178,12 @@ def _with_geometry(
     finished: tuple[list[bytes | None], list[Any], list[str | None]],
     rules: PropertyRules,
     issues: list[Issue],
-    fields: tuple[int, ...] | None = None,
+    fields: tuple[int, ...],
 ) -> list[tuple]:
-    """Staging rows of the (index, mask, class, values of `fields`, all by default) whose geometry was added,
-    in order; a geometry the batch's `finish` refuses (outside the city, invalid) becomes an issue instead."""
+    """Staging rows of the (index, mask, class, values of `fields`) whose geometry was added, in order; a
+    geometry the batch's `finish` refuses (outside the city, invalid) becomes an issue instead."""
     wkbs, problems, sources = finished
-    code_at = rules.code_at if fields is None else _index(fields, rules.code_at)
+    code_at = _index(fields, rules.code_at)
     out = []
     for (idx, mask, cls, values), wkb, problem, src in zip(pending, wkbs, problems, sources):
         if problem is not None:
@@ -283,7 +285,7 @@ def _first_only(
     at = staged.at(rules.position[key])
     if at is None:  # no row has a key: none is a repeat
         return rows
-    code_at = None if rules.code_at is None else staged.at(rules.code_at)
+    code_at = staged.at(rules.code_at)
     keep, issues = [], []
     for row, first in zip(rows, seen.first([r[at] for r in rows])):
         if first:

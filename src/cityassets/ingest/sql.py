@@ -275,9 +275,9 @@ class UploadSQL:
                 )
         return checks
 
-    def _refused(self, owner_scope: bool, district_scope: bool) -> str:
-        """SQL true when a `chk` row `c` breaks any rule (one OR, before any message is formatted)."""
-        checks = self._checks(owner_scope, district_scope)
+    @staticmethod
+    def _refused(checks: list[tuple[str, str, str, str]]) -> str:
+        """SQL true when a `chk` row `c` breaks any of `checks` (one OR, before any message is formatted)."""
         return " OR ".join(f"coalesce({cond}, false)" for _, _, cond, _ in checks) or "false"
 
     def issues_sql(self, owner_scope: bool, district_scope: bool) -> str:
@@ -296,7 +296,7 @@ class UploadSQL:
             f"INSERT INTO segiss SELECT c.ord, {code}, v.field, v.rule, v.message, 'rejected' FROM chk c "
             f"CROSS JOIN {SCOPE} p "
             f"CROSS JOIN LATERAL (VALUES {rows}) v(field, rule, message) WHERE "
-            f"({self._refused(owner_scope, district_scope)}) AND v.message IS NOT NULL"
+            f"({self._refused(checks)}) AND v.message IS NOT NULL"
         )
 
     def near_duplicates_sql(self) -> str:
@@ -373,7 +373,7 @@ class UploadSQL:
         return (
             f"INSERT INTO {self.table} ({', '.join(cols)}, created_by, updated_by, upload_id) "
             f"SELECT {', '.join(ins)}, $1, $1, $2 FROM ({self._check_select(probe=False)} OFFSET 0) c "
-            f"CROSS JOIN {SCOPE} p WHERE NOT ({self._refused(owner_scope, district_scope)})"
+            f"CROSS JOIN {SCOPE} p WHERE NOT ({self._refused(self._checks(owner_scope, district_scope))})"
         )
 
     def _new_row(self, allocated: bool = False) -> tuple[list[str], list[str], list[str]]:
