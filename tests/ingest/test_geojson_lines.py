@@ -327,10 +327,22 @@ def _runs(marks: list[int]) -> list[int]:
     return [m for k, m in enumerate(marks) if k == 0 or m != marks[k - 1]]
 
 
+async def test_first_batches_are_small_then_batch_sized():
+    """The database starts on the first FIRST_BATCH features; batches double up to BATCH."""
+    n = 3 * geojson.BATCH + 5
+    body = lines([feature(i) for i in range(n)])
+    sizes = [len(b) async for b in geojson.features(_chunks(body, 1 << 16), CAP)]
+    ramp = [geojson.FIRST_BATCH]
+    while 2 * ramp[-1] < geojson.BATCH:
+        ramp.append(2 * ramp[-1])
+    assert sizes[: len(ramp)] == ramp and sum(sizes) == n
+    assert all(s == geojson.BATCH for s in sizes[len(ramp) : -1]) and 0 < sizes[-1] <= geojson.BATCH
+
+
 async def test_consumer_going_away_stops_the_parser():
     body = lines([feature(i) for i in range(3 * geojson.BATCH)])
     batches = geojson.features(_chunks(body, 1 << 20), CAP)
-    assert len(await anext(batches)) == geojson.BATCH
+    assert len(await anext(batches)) == geojson.FIRST_BATCH
     await batches.aclose()
     for _ in range(100):
         if not any(t.name == "geojson-parser" for t in threading.enumerate()):

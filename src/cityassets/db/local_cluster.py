@@ -26,7 +26,9 @@ work_mem = 32MB
 maintenance_work_mem = 512MB
 temp_buffers = 64MB
 max_wal_size = 4GB
-wal_compression = on
+# lz4 rather than pglz (`on`): an upload's final spatial index build writes every page to the WAL compressed
+# (100,000 polygons: 254 -> 211 ms).
+wal_compression = lz4
 # JIT compiles short OLTP queries for longer than they run (seen on MapServer counts: 500 ms vs 145 ms).
 jit = off
 random_page_cost = 1.1

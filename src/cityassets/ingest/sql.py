@@ -76,17 +76,18 @@ class UploadSQL:
 
     def stage_columns(self, fields: tuple[int, ...]) -> list[str]:
         """Staging columns in COPY order, for rows carrying these fields (`pipeline.Staged`)."""
-        return ["ord", "present", "cls", *(self.fields[i].name for i in fields), "wkb", "src_geom"]
+        return ["ord", "present", "cls", *(self.fields[i].name for i in fields), "wkb", "anchor", "src_geom"]
 
 
     def stage_ddl(self) -> str:
-        """The staging table: typed fields plus the row's index, present-mask, class code and EWKB."""
+        """The staging table: typed fields plus the row's index, present-mask, class code, the geometry
+        and the point a line or an area is placed by (`geometry._anchors`), both EWKB."""
         cols = ", ".join(f"{f.name} {_STAGE_TYPES[f.type]}" for f in self.fields)
         # Temporary and dropped at commit: a crash or rollback leaves nothing behind.
         # EWKB travels as bytea (binary COPY without a geometry codec on the pooled connection).
         return (
             f"CREATE TEMP TABLE stg (ord integer, present bigint, cls text, {cols}, wkb bytea, "
-            f"src_geom text) ON COMMIT DROP"
+            f"anchor bytea, src_geom text) ON COMMIT DROP"
         )
 
     def _check_select(self, probe: bool = True) -> str:
@@ -94,12 +95,12 @@ class UploadSQL:
 
         `probe=False` (a first load, `first_load_sql`) looks up no stored record: the same columns, NULL.
         """
-        staged = [f"s.{n}" for n in self.stage_columns(self.rules.all_fields) if n != "wkb"]
+        staged = [f"s.{n}" for n in self.stage_columns(self.rules.all_fields) if n not in ("wkb", "anchor")]
         derived = []
         point = self.collection.geometry_type == "Point"
-        # The point a line or an area is placed by (ST_PointOnSurface, as single writes do), computed
-        # once for both derivations: a GEOS call per feature each otherwise.
-        anchor = "s.geom" if point else "s.anchor"
+        # A line or an area is placed by its point on surface, which the service computed (as single
+        # writes' ST_PointOnSurface does): a point is its own.
+        anchor = "s.geom" if point else "s.place"
         if self.has("district_code"):
             derived.append(f"{district_of(anchor, point=True)} AS pos_district")
         if self.has("grid_code"):
@@ -121,9 +122,8 @@ class UploadSQL:
             joins.append(self._probe("k", ["id", "retired_at"], "k.asset_code = s.asset_code"))
             picks += ["k.id AS code_id", "k.retired_at AS code_retired"]
         # OFFSET 0 keeps each subquery: flattened, each use of `geom` would decode the EWKB again.
-        decoded = "SELECT *, ST_GeomFromEWKB(wkb) AS geom FROM stg OFFSET 0"
-        if not point and derived:
-            decoded = f"SELECT d.*, ST_PointOnSurface(d.geom) AS anchor FROM ({decoded}) d OFFSET 0"
+        place = "" if point else ", ST_GeomFromEWKB(anchor) AS place"
+        decoded = f"SELECT *, ST_GeomFromEWKB(wkb) AS geom{place} FROM stg OFFSET 0"
         columns = ", ".join(staged + ["s.geom"] + derived + picks)
         return f"SELECT {columns} FROM ({decoded}) s {' '.join(joins)}"
 
