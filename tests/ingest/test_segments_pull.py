@@ -7,8 +7,7 @@ import asyncio
 
 import pytest
 
-from cityassets.ingest import pipeline
-from cityassets.ingest.pipeline import Staged, rebatch, segments
+from cityassets.ingest.pipeline import Staged, release, release_soon, segments
 
 A, B = (0, 1), (0, 1, 2)  # two sets of staged fields
 
@@ -102,11 +101,17 @@ async def test_a_failure_of_the_checks_ends_the_segments_at_once():
         await anext(segs)
 
 
-async def test_rebatch_starts_small_and_regroups_chunks():
-    async def chunks():
-        for k in range(40):
-            yield list(range(512 * k, 512 * k + 512))
+async def test_rows_are_freed_a_slice_at_a_time_while_the_loop_serves_others():
+    items = [object() for _ in range(5000)]
+    ticks = []
 
-    sizes = [len(b) async for b in rebatch(chunks(), size=4096)]
-    assert pipeline.FIRST_BATCH == 1024 and sizes[:3] == [1024, 2048, 4096] and sum(sizes) == 40 * 512
-    assert all(s == 4096 for s in sizes[3:-1]) and sizes[-1] <= 4096
+    async def other():
+        for _ in range(10):
+            ticks.append(len(items))
+            await asyncio.sleep(0)
+
+    await asyncio.gather(release_soon(items, piece=1000), other())
+    assert items == [] and ticks[:3] == [4000, 3000, 2000]  # the other task ran between slices
+    batch = [[k] for k in range(700)]
+    release(batch, piece=256)
+    assert batch == []

@@ -27,9 +27,7 @@ import orjson
 
 from cityassets.errors import InvalidRequest, PayloadTooLarge
 
-BATCH = 4096
-#: The first batch, doubled up to BATCH: the database starts on the upload's first features ~60 ms sooner.
-FIRST_BATCH = 1024
+BATCH = 1024
 FAST_LINES = True  # parse one-feature-per-line bodies with orjson (tests turn it off to compare with ijson)
 _QUEUED_CHUNKS = 32  # body chunks waiting for the parser (~2 MB)
 _QUEUED_BATCHES = 1  # parsed batches waiting for the pipeline (~10 MB of dicts; the database sets the pace)
@@ -215,25 +213,22 @@ class _Replay:
 
 
 class _Batches:
-    """Features in lists of FIRST_BATCH doubling to BATCH, each handed over when the pipeline has a free slot
-    (back-pressure)."""
+    """Features in lists of BATCH, each handed over when the pipeline has a free slot (back-pressure)."""
 
     def __init__(self, body: _Body, emit: Callable[[Any], None], slots: threading.Semaphore) -> None:
         self.body, self.emit, self.slots = body, emit, slots
         self.batch: list[Any] = []
-        self.size = min(FIRST_BATCH, BATCH)
         self.count = 0  # features handed over
 
     def add(self, feature: Any) -> None:
         self.batch.append(feature)
-        if len(self.batch) >= self.size:
+        if len(self.batch) >= BATCH:
             self.count += len(self.batch)
             while not self.slots.acquire(timeout=0.5):
                 if self.body.stopped:
                     raise _Stopped
             self.emit(self.batch)
             self.batch = []
-            self.size = min(2 * self.size, BATCH)
 
 
 def _parse(body: _Body, emit: Callable[[Any], None], slots: threading.Semaphore) -> None:

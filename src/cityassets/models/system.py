@@ -12,7 +12,7 @@ from sqlalchemy import Table, func
 history = Table(
     "history",
     metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("id", BigInteger, autoincrement=True, nullable=False),
     Column("collection", Text, nullable=False),
     Column("feature_id", BigInteger, nullable=False),
     Column("version", Integer, nullable=False),
@@ -23,8 +23,9 @@ history = Table(
     Column("upload_id", Text),
     Column("changes", JSONB),  # {field: [old, new]} for updates
     Column("previous", JSONB),  # the whole previous row (geometry as hex EWKB)
-    # Integer first: cheaper to insert into on every write (migration 0014).
-    Index("ix_history_feature", "feature_id", "version", "collection"),
+    # The one reader's key, a feature's versions in order, with the id last to make it unique: one B-tree entry
+    # per history row (migration 0016). Integer first: cheaper to insert into on every write (migration 0014).
+    PrimaryKeyConstraint("feature_id", "version", "collection", "id", name="pk_history"),
     # BRIN: history is append-only and upload ids are time-ordered, so an upload's rows are one run of
     # pages; a B-tree entry per history row cost 1.5 us of every written record (migration 0015).
     Index("ix_history_upload", "upload_id", postgresql_using="brin", postgresql_with={"autosummarize": "on"}),
@@ -44,7 +45,7 @@ collection_stats = Table(
 api_tokens = Table(
     "api_tokens",
     metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("id", BigInteger, autoincrement=True, nullable=False),
     Column("token_hash", Text, nullable=False, unique=True),  # sha256 hex; the token itself is never stored
     Column("role", Text, nullable=False),
     Column("owner", Text),  # surveyor limited to one owner organisation
