@@ -159,31 +159,36 @@ async def test_a_change_of_fields_ends_a_segment(client, db, tokens, monkeypatch
     assert names == {c: (f"井{k}" if k in named else None) for k, c in enumerate(codes)}
 
 
-async def test_quick_gil_handoff_only_while_copying(client, tokens, monkeypatch):
-    """The short switch interval holds while a segment is COPYed (nested uploads count), and the interpreter's
-    own comes back after an upload, a refused one included."""
+async def test_quick_gil_handoff_while_an_upload_streams(client, tokens, monkeypatch):
+    """The short switch interval holds while an upload streams, COPY and merge alike (nested uploads count), and
+    the interpreter's own comes back after an upload, a refused one included."""
     import sys
 
     default = sys.getswitchinterval()
     with pipeline.quick_handoff():
-        assert sys.getswitchinterval() == pipeline.COPY_SWITCH_S
+        assert sys.getswitchinterval() == pipeline.SWITCH_S
         with pipeline.quick_handoff():
             pass
-        assert sys.getswitchinterval() == pipeline.COPY_SWITCH_S  # another upload's COPY ended, not this one
+        assert sys.getswitchinterval() == pipeline.SWITCH_S  # another upload ended, not this one
     assert sys.getswitchinterval() == default
 
-    seen: list[float] = []
-    copy = pipeline.asyncpg.Connection.copy_records_to_table
+    seen: list[tuple[str, float]] = []
+    copy, run = pipeline.Stream.copy, pipeline.Stream.run
 
-    async def spy(self, *args, **kwargs):
-        seen.append(sys.getswitchinterval())
-        return await copy(self, *args, **kwargs)
+    async def spy_copy(self, segment):
+        seen.append(("copy", sys.getswitchinterval()))
+        return await copy(self, segment)
 
-    monkeypatch.setattr(pipeline.asyncpg.Connection, "copy_records_to_table", spy)
+    async def spy_run(self, statement, *args):
+        seen.append(("run", sys.getswitchinterval()))
+        return await run(self, statement, *args)
+
+    monkeypatch.setattr(pipeline.Stream, "copy", spy_copy)
+    monkeypatch.setattr(pipeline.Stream, "run", spy_run)
     pts = spread(3, 113.84, 34.72)
     feats = [manhole(*pts[0], code()), manhole(*pts[1], code())]
     feats.append(manhole(*pts[2], code(), utility_type="lava"))
     r = await upload(client, fc(feats), tokens["surveyor"])
     assert r.status_code == 422, r.text[:300]
-    assert seen and set(seen) == {pipeline.COPY_SWITCH_S}
+    assert {kind for kind, _ in seen} == {"copy", "run"} and {s for _, s in seen} == {pipeline.SWITCH_S}
     assert sys.getswitchinterval() == default
