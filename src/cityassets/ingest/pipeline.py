@@ -123,7 +123,12 @@ async def rebatch(batches: AsyncIterator[list[Any]], size: int | None = None) ->
     size = size or BATCH
     buf: list[Any] = []
     async for features in batches:
-        buf.extend(features)
+        if not buf and len(features) >= size:
+            buf = features  # the reader's own list: no copy, and no second reference left here to free
+        else:
+            buf.extend(features)
+            features.clear()  # a reference each, not the features (`buf` holds them)
+        del features
         if len(buf) >= size:
             yield buf
             buf = []
