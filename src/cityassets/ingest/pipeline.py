@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import gc
+import queue
 import sys
 import threading
 import time
@@ -42,12 +44,15 @@ BATCH = 1024
 #: The most features merged at a time (`segments`): a waiting segment costs ~10 MB, and past this size a
 #: segment's fixed cost (~2 ms: statements, triggers, TRUNCATE) is under 0.15 µs a row.
 SEGMENT = 16_384
+#: Checked batches waiting for `segments` (each ~1,024 features' staging rows).
+CHECKED_AHEAD = 4
 #: The GIL switch interval while an upload streams (CPython's default is 5 ms).
 SWITCH_S = 0.0005
 _paused = 0
 _copying = 0
 _switch_lock = threading.Lock()
 _switch_default = sys.getswitchinterval()
+_END = object()
 
 
 @contextmanager
@@ -302,20 +307,83 @@ async def checked(
     seen: SeenKeys | None,
     key: str | None,
 ) -> AsyncIterator[Staged]:
-    """Staging rows of each batch of the body, checked while the body is still arriving."""
+    """Staging rows of each batch of the body, checked in a thread of the upload's own while the body arrives.
+
+    The event loop only passes each batch to the thread and each checked batch back. Checked by a worker per
+    batch instead (`asyncio.to_thread`), each batch cost the loop a chain of steps (the executor's future, the
+    reader, the regrouping), in which the loop often waited several ms for the GIL while the database waited
+    for the loop: 100,000 polygons, interleaved runs, 1.98 -> 1.89 s and 1.87 -> 1.81 s; 300,000 points
+    5.12 -> 5.08 s. The thread asks for each batch when it is ready for it (reading ahead on the loop's side
+    made no difference), and at most CHECKED_AHEAD checked batches wait.
+    """
+    loop = asyncio.get_running_loop()
     kind = rules.collection.geometry_type or "Point"
-    async for features in rebatch(batches):
-        received = len(features)
-        # In a thread: the event loop stays free to answer the database the moment a statement of
-        # the previous segment ends (a batch holds the loop for ~60 ms otherwise).
-        staged = await asyncio.to_thread(
-            _check_and_release, features, counts.received, rules, kind, src_crs, settings, sink
-        )
-        counts.received += received
-        if seen is not None and key is not None:
-            staged.rows = _first_only(staged, rules, key, seen, sink)
-        if staged.rows:
-            yield staged
+    source = rebatch(batches)
+    todo: queue.Queue[Any] = queue.Queue()  # batches (or _END, or the reader's error) for the thread
+    wanted = asyncio.Semaphore(0)  # the thread asks for each batch when it is ready for it
+    out: asyncio.Queue[Any] = asyncio.Queue()  # checked batches (or _END, or an error) for the consumer
+    room = threading.Semaphore(CHECKED_AHEAD)  # checked batches the consumer has not taken yet
+    stop = threading.Event()
+    finished: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+    async def feed() -> None:
+        try:
+            while True:
+                await wanted.acquire()
+                features = await anext(source, _END)
+                todo.put(features)
+                if features is _END:
+                    return
+        except Exception as exc:  # noqa: BLE001 (a reader's error: raised by the consumer, in order)
+            todo.put(exc)
+
+    def hand_over(item: Any) -> None:
+        if not stop.is_set():
+            loop.call_soon_threadsafe(out.put_nowait, item)
+
+    def work() -> None:
+        try:
+            while not stop.is_set():
+                loop.call_soon_threadsafe(wanted.release)
+                features = todo.get()
+                if features is _END or isinstance(features, BaseException) or stop.is_set():
+                    hand_over(features)
+                    return
+                received = len(features)
+                staged = _check_and_release(features, counts.received, rules, kind, src_crs, settings, sink)
+                counts.received += received
+                if seen is not None and key is not None:
+                    staged.rows = _first_only(staged, rules, key, seen, sink)
+                while not room.acquire(timeout=0.5):
+                    if stop.is_set():
+                        return
+                hand_over(staged)
+        except BaseException as exc:  # noqa: BLE001 (raised on the event loop, by the consumer)
+            hand_over(exc)
+        finally:
+            finished.set_result(None)
+
+    feeding = asyncio.ensure_future(feed())
+    threading.Thread(target=work, daemon=True, name="upload-checks").start()
+    try:
+        while (item := await out.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            room.release()
+            if item.rows:
+                yield item
+    finally:
+        stop.set()
+        feeding.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await feeding
+        todo.put(_END)  # wakes the thread if it waits for a batch
+        room.release()  # or for room
+        await asyncio.wrap_future(finished)
+        await source.aclose()
+        close = getattr(batches, "aclose", None)  # the reader (its parser thread stops): rebatch leaves it open
+        if close is not None:
+            await close()
 
 
 async def segments(batches: AsyncIterator[Staged], limit: int | None = None) -> AsyncIterator[Staged]:
