@@ -1,5 +1,6 @@
-"""`pipeline.checked`: batches checked in the upload's own thread come back in order, an error of the reader
-after them, the thread never runs more than CHECKED_AHEAD batches ahead, and it ends when the consumer stops."""
+"""`pipeline.checked`: batches checked in the upload's own thread come back in order, an error of the
+reader after them, the thread never runs more than CHECKED_AHEAD batches ahead, and it ends when the consumer
+stops."""
 
 from __future__ import annotations
 

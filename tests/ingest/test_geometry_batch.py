@@ -43,9 +43,9 @@ def _finish(kind: str, geometries: list) -> tuple[list, list]:
     return done.wkb, done.problems
 
 
-GOOD_POLYGONS = [
+GOOD_POLYGONS = [  # a square, one with a hole, two parts, Z values (dropped), integer coordinates
     {"type": "Polygon", "coordinates": [_square(113.75, 34.75)]},
-    {"type": "Polygon", "coordinates": [_square(113.76, 34.75, 0.01), _square(113.763, 34.753, 0.002)]},  # hole
+    {"type": "Polygon", "coordinates": [_square(113.76, 34.75, 0.01), _square(113.763, 34.753, 0.002)]},
     {"type": "MultiPolygon", "coordinates": [[_square(113.77, 34.75)], [_square(113.78, 34.75)]]},
     {"type": "Polygon", "coordinates": [[[x, y, 7.5] for x, y in _square(113.79, 34.75)]]},  # Z dropped
     {"type": "Polygon", "coordinates": [[[114, 35], [114.001, 35], [114.001, 35.001], [114, 35]]]},  # ints

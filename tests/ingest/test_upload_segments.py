@@ -160,8 +160,8 @@ async def test_a_change_of_fields_ends_a_segment(client, db, tokens, monkeypatch
 
 
 async def test_quick_gil_handoff_while_an_upload_streams(client, tokens, monkeypatch):
-    """The short switch interval holds while an upload streams, COPY and merge alike (nested uploads count), and
-    the interpreter's own comes back after an upload, a refused one included."""
+    """The short switch interval holds while an upload streams, COPY and merge alike (nested uploads count),
+    and the interpreter's own comes back after an upload, a refused one included."""
     import sys
 
     default = sys.getswitchinterval()

@@ -120,7 +120,8 @@ class GeometryBatch:
             if type(poly) is not list or not poly:
                 return ("geometry_type", "a polygon needs at least one ring")
             for ring in poly:
-                if type(ring) is not list or len(ring) < 4 or not (_position(ring[0]) and _position(ring[-1])):
+                ends = type(ring) is list and len(ring) >= 4 and _position(ring[0]) and _position(ring[-1])
+                if not ends:
                     return ("geometry_type", _RING_POSITIONS)
                 if ring[0][0] != ring[-1][0] or ring[0][1] != ring[-1][1]:
                     return ("geometry_type", "a ring must be closed (RFC 7946 §3.1.6)")
@@ -168,7 +169,8 @@ class GeometryBatch:
         if self.kind == "LineString":
             return parts
         poly_of_ring = np.searchsorted(np.asarray(self.polys), parts, side="right") - 1
-        multi_of_poly = np.searchsorted(np.asarray(self.multis), np.arange(len(self.polys) - 1), side="right") - 1
+        polys = np.arange(len(self.polys) - 1)
+        multi_of_poly = np.searchsorted(np.asarray(self.multis), polys, side="right") - 1
         return multi_of_poly[poly_of_ring]
 
     def finish(self, storage_srid: int, extent: tuple[float, float, float, float]) -> Finished:
@@ -201,7 +203,8 @@ class GeometryBatch:
         problems: list[Problem | None] = [None] * n
         for i in np.flatnonzero(~accepted):
             if not formed[i]:
-                problems[i] = ("geometry_type", _LINE_POSITIONS if self.kind == "LineString" else _RING_POSITIONS)
+                line = self.kind == "LineString"
+                problems[i] = ("geometry_type", _LINE_POSITIONS if line else _RING_POSITIONS)
                 continue
             geom = None if geoms is None else geoms[i]
             problems[i] = self._problem(int(i), bool(finite[i]), bool(inside[i]), geom, x, y, starts, extent)

@@ -49,7 +49,7 @@ CHECKED_AHEAD = 4
 #: The GIL switch interval while an upload streams (CPython's default is 5 ms).
 SWITCH_S = 0.0005
 _paused = 0
-_copying = 0
+_streaming = 0
 _switch_lock = threading.Lock()
 _switch_default = sys.getswitchinterval()
 _END = object()
@@ -74,24 +74,25 @@ def gc_paused() -> Iterator[None]:
 def quick_handoff() -> Iterator[None]:
     """Hand the GIL to the event loop within SWITCH_S while an upload streams.
 
-    The event loop answers the database: each round trip of a segment (COPY, its pieces, the merge, TRUNCATE)
-    waited for the GIL while the parser and the checking threads ran, up to a switch interval (5 ms) each time,
-    with the database idle meanwhile (~10 % of a polygon upload's time in `pg_stat_activity` samples, ClientRead).
+    The event loop answers the database: each round trip of a segment (COPY, its pieces, the merge,
+    TRUNCATE) waited for the GIL while the parser and the checking threads ran, up to a switch interval
+    (5 ms) each time, with the database idle meanwhile (~10 % of a polygon upload's time in
+    `pg_stat_activity` samples, ClientRead).
     Set while a COPY ran only: 1M points 19.00 -> 18.32 s. Set for the whole stream, with batches of 1,024,
     interleaved runs: 300k points 5.09 -> 4.99 s, 100k polygons 1.92 -> 1.84 s, the service's CPU unchanged.
     Counted: uploads in several event loop threads share the interpreter's setting.
     """
-    global _copying
+    global _streaming
     with _switch_lock:
-        if not _copying:
+        if not _streaming:
             sys.setswitchinterval(SWITCH_S)
-        _copying += 1
+        _streaming += 1
     try:
         yield
     finally:
         with _switch_lock:
-            _copying -= 1
-            if not _copying:
+            _streaming -= 1
+            if not _streaming:
                 sys.setswitchinterval(_switch_default)
 
 
@@ -161,8 +162,8 @@ def _check_and_release(
 def release(items: list[Any], piece: int = 256) -> None:
     """Empty a big list a slice at a time.
 
-    Freed at once, in one bytecode, the ~40 objects of each parsed polygon held the GIL for ~3 µs a feature, and
-    the event loop, answering the database, waited that long; between slices another thread may take the GIL.
+    Freed at once, in one bytecode, the ~40 objects of each parsed polygon held the GIL for ~3 µs a feature,
+    and the event loop, answering the database, waited that long; between slices another thread may take it.
     """
     while items:
         del items[-piece:]
@@ -381,7 +382,8 @@ async def checked(
         room.release()  # or for room
         await asyncio.wrap_future(finished)
         await source.aclose()
-        close = getattr(batches, "aclose", None)  # the reader (its parser thread stops): rebatch leaves it open
+        # The reader too (its parser thread stops): closing `rebatch` leaves it open.
+        close = getattr(batches, "aclose", None)
         if close is not None:
             await close()
 

@@ -23,8 +23,8 @@ history = Table(
     Column("upload_id", Text),
     Column("changes", JSONB),  # {field: [old, new]} for updates
     Column("previous", JSONB),  # the whole previous row (geometry as hex EWKB)
-    # The one reader's key, a feature's versions in order, with the id last to make it unique: one B-tree entry
-    # per history row (migration 0016). Integer first: cheaper to insert into on every write (migration 0014).
+    # The one reader's key, a feature's versions in order, with the id last to make it unique: one B-tree
+    # entry per history row (migration 0016). Integer first: cheaper to insert into on every write (0014).
     PrimaryKeyConstraint("feature_id", "version", "collection", "id", name="pk_history"),
     # BRIN: history is append-only and upload ids are time-ordered, so an upload's rows are one run of
     # pages; a B-tree entry per history row cost 1.5 us of every written record (migration 0015).
