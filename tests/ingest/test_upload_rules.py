@@ -178,3 +178,25 @@ async def test_required_when_is_reported_per_feature(client, tokens):
     assert r.status_code == 200, r.text
     assert [(i["index"], i["field"], i["rule"]) for i in r.json()["issues"]] == [(0, "closure_reason", "required_when")]
     assert r.json()["counts"]["inserted"] == 1
+
+
+async def test_lines_and_areas_are_placed_where_single_writes_place_them(client, db, tokens):
+    """The upload reads a line's or an area's district at the point the service computed for it: the district
+    SQL finds at ST_PointOnSurface of the stored geometry, where single writes read it. Each shape crosses the
+    two districts' boundary (113.70 E) with its centroid on the west side and its point on surface east."""
+    line = [[113.60, 34.760], [113.705, 34.761], [113.71, 34.77]]
+    ring = [[113.60, 34.740], [113.72, 34.740], [113.72, 34.780], [113.71, 34.780], [113.71, 34.742],
+            [113.60, 34.742], [113.60, 34.740]]  # a long low block west, a tall arm east
+    road = {"type": "Feature", "geometry": {"type": "LineString", "coordinates": line},
+            "properties": {"road_class": "main"}}
+    area = {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
+            "properties": {"green_class": "G11"}}
+    derived = (
+        "SELECT t.district_code, (SELECT min(d.code) FROM districts d WHERE d.retired_at IS NULL AND "
+        "ST_Intersects(d.geom, ST_PointOnSurface(t.geom))) AS expected FROM {table} t WHERE t.upload_id = $1"
+    )
+    for table, feature in (("roads", road), ("green_spaces", area)):
+        r = await upload(client, fc([feature]), tokens["planner"], collection=table, match="none")
+        assert r.status_code == 200 and r.json()["counts"]["inserted"] == 1, r.text[:300]
+        row = await db.fetchrow(derived.format(table=table), r.json()["id"])
+        assert row["district_code"] == row["expected"] == "410105", (table, dict(row))
