@@ -20,7 +20,7 @@ from cityassets import crs as crsmod
 
 Problem = tuple[str, str]  # (rule, message)
 _NUM = (float, int)
-_NUM_TYPES = {float, int}  # exact types: a bool is not a coordinate
+_NUM_TYPES = set(_NUM)  # exact types: a bool is not a coordinate
 _X, _Y = itemgetter(0), itemgetter(1)
 _LINE_POSITIONS = "a LineString needs two or more [x, y] positions"
 _RING_POSITIONS = "a ring needs four or more [x, y] positions"

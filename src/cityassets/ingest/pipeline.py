@@ -392,7 +392,7 @@ async def segments(batches: AsyncIterator[Staged], limit: int | None = None) -> 
     """Segments of the checked batches: whatever is checked when the database asks for more (one batch at
     least, `limit` (SEGMENT) rows at most, all sharing their fields).
 
-    Pulled rather than sized ahead: the batches are checked in a task of their own while the database works,
+    Pulled rather than sized ahead: the batches are checked (`checked`'s thread) while the database works,
     and each segment takes what is there. Sized ahead (2,048 doubling to 16,384), each segment took as long
     to check as the database took over the one before plus its growth, so the database waited for the file
     ~0.2 s in 100,000 polygons (service and database there work at about the same rate). A segment ends
